@@ -1,0 +1,3 @@
+module github.com/flowlens/flowlens
+
+go 1.26.8
