@@ -157,8 +157,10 @@ func (f *Format) Unknown() []string {
 	return u
 }
 
-// parseHeader recognises an S3 header line: a line whose tokens are mostly
+// ParseHeader recognises an S3 header line: a line whose tokens are mostly
 // field names. Unknown names become ignored columns.
+func ParseHeader(line []byte) (*Format, bool) { return parseHeader(line) }
+
 func parseHeader(line []byte) (*Format, bool) {
 	known, total := 0, 0
 	forEachToken(line, func(tok []byte) {

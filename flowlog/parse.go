@@ -351,10 +351,7 @@ type Chunk struct {
 // the format; lines starting with '{' are JSON (a {"message": ...} wrapper,
 // a CloudWatch Logs subscription payload, or a flat record object).
 func (p *Parser) ParseChunk(data []byte, b *Batch, out *Chunk) {
-	*out = Chunk{Errors: out.Errors[:0]}
-	p.pad = p.pad[:0]
-	b.Reset(p.Present(p.format))
-	b.Format = p.format
+	p.StartBatch(b, out)
 	var lineNo int64
 	for len(data) > 0 {
 		var line []byte
@@ -393,6 +390,18 @@ func (p *Parser) ParseChunk(data []byte, b *Batch, out *Chunk) {
 	}
 	out.EndFormat = p.format
 }
+
+// StartBatch resets b and out for a new run of records in the current
+// format. ParseChunk calls it; callers feeding ParseJSON use it directly.
+func (p *Parser) StartBatch(b *Batch, out *Chunk) {
+	*out = Chunk{Errors: out.Errors[:0]}
+	p.pad = p.pad[:0]
+	b.Reset(p.Present(p.format))
+	b.Format = p.format
+}
+
+// Finish records the format in effect at the end of a run.
+func (p *Parser) Finish(out *Chunk) { out.EndFormat = p.format }
 
 // switchFormat changes the format mid-chunk; columns the new format adds are
 // back-filled with NULL so the batch stays rectangular.
