@@ -209,11 +209,11 @@ func decodeJSONValue(id int, raw json.RawMessage) (struct {
 				}
 			}
 		}
+		if reason == "" && t == schema.Time {
+			x, reason = normaliseEpoch(x)
+		}
 		if reason != "" {
 			return val{}, valueError(id, text, reason)
-		}
-		if t == schema.Time {
-			x = normaliseEpoch(x)
 		}
 		return val{i: x}, nil
 	}

@@ -203,12 +203,12 @@ func (p *Parser) decode(line []byte, n int, b *Batch) *ParseError {
 			}
 		default:
 			x, reason := parseInt(v, t)
+			if reason == "" && t == schema.Time {
+				x, reason = normaliseEpoch(x)
+			}
 			if reason != "" {
 				p.rollback(b, row)
 				return valueError(id, v, reason)
-			}
-			if t == schema.Time {
-				x = normaliseEpoch(x)
 			}
 			if store {
 				c.AppendInt(x)
@@ -239,12 +239,16 @@ func valueError(id int, v []byte, reason string) *ParseError {
 
 // normaliseEpoch accepts millisecond epochs (as some exporters write them)
 // and turns them into seconds. Any value past the year 5138 in seconds is
-// taken to be milliseconds.
-func normaliseEpoch(x int64) int64 {
-	if x >= 100_000_000_000 {
-		return x / 1000
+// taken to be milliseconds; one past the year 5138 in milliseconds is out of
+// range (so a normalised value always reads back as itself).
+func normaliseEpoch(x int64) (int64, string) {
+	switch {
+	case x >= 100_000_000_000_000:
+		return 0, ReasonRange
+	case x >= 100_000_000_000:
+		return x / 1000, ""
 	}
-	return x
+	return x, ""
 }
 
 // parseInt decodes a non-negative decimal integer that fits t.
@@ -407,9 +411,16 @@ func (p *Parser) Finish(out *Chunk) { out.EndFormat = p.format }
 // back-filled with NULL so the batch stays rectangular.
 func (p *Parser) switchFormat(f *Format, b *Batch, out *Chunk) {
 	p.format = f
-	if b.N > 0 {
-		out.FormatChanged = true
+	if b.N == 0 {
+		// No row yet: the batch takes the new format's columns only, not
+		// a union with columns no row will ever fill.
+		src, line := b.Source, b.Line
+		b.Reset(p.Present(f))
+		b.Source, b.Line, b.Format = src, line, f
+		p.pad = p.pad[:0]
+		return
 	}
+	out.FormatChanged = true
 	add := p.Present(f)
 	for _, id := range add.IDs() {
 		if b.Present.Has(id) {
