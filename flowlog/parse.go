@@ -172,6 +172,11 @@ func (p *Parser) decode(line []byte, n int, b *Batch) *ParseError {
 	if n != len(f.IDs) {
 		return &ParseError{Reason: ReasonFieldCount, Detail: fmt.Sprintf("%d fields, format has %d", n, len(f.IDs))}
 	}
+	if n > maxFields {
+		// Only a header line can make such a format (repeated or unknown
+		// names); the spans of fields past maxFields were not kept.
+		return &ParseError{Reason: ReasonFieldCount, Detail: fmt.Sprintf("%d fields, more than the %d a record may have", n, maxFields)}
+	}
 	row := b.N
 	for i, id := range f.IDs {
 		if id < 0 {

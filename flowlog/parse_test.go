@@ -339,6 +339,16 @@ func TestParseChunk(t *testing.T) {
 			},
 		},
 		{
+			name:   "a header longer than a record may be",
+			format: twoFields,
+			data:   strings.Repeat("version ", 128) + "srcaddr\n" + strings.Repeat("2 ", 128) + "10.0.0.1\n",
+			want: chunkResult{
+				Stats:  flowlog.Stats{Lines: 2, Headers: 1, Bad: 1, Reasons: map[string]int64{flowlog.ReasonFieldCount: 1}},
+				Errors: []string{"line 2: field count (129 fields, more than the 128 a record may have)"},
+				End:    strings.Repeat("version ", 128) + "srcaddr",
+			},
+		},
+		{
 			name:   "blank lines of every kind",
 			format: twoFields,
 			data:   "\n \n\t\r\n\r\n10.0.0.1 10.0.0.2\r\n\n",
