@@ -309,9 +309,9 @@ func TestValidate(t *testing.T) {
 type rows struct{ b *flowlog.Batch }
 
 func (r rows) ip(id, i int) netip.Addr { a, _ := r.b.IP(id, i); return a }
-func (r rows) n(id, i int) int64      { v, _ := r.b.Int(id, i); return v }
-func (r rows) s(id, i int) string     { v, _ := r.b.Str(id, i); return string(v) }
-func (r rows) ok(i int) bool          { return r.s(schema.FLogStatus, i) == "OK" }
+func (r rows) n(id, i int) int64       { v, _ := r.b.Int(id, i); return v }
+func (r rows) s(id, i int) string      { v, _ := r.b.Str(id, i); return string(v) }
+func (r rows) ok(i int) bool           { return r.s(schema.FLogStatus, i) == "OK" }
 
 // TestScenarioTruths recomputes every planted fact from the parsed records
 // and compares it with the Truth.
@@ -975,4 +975,7 @@ func BenchmarkGenerate(b *testing.B) {
 
 type countingWriter int64
 
-func (c *countingWriter) Write(p []byte) (int, error) { *c += countingWriter(len(p)); return len(p), nil }
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
+}

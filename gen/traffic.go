@@ -135,7 +135,9 @@ func route(eni *iface, dst *addr) (int8, *iface) {
 	return 1, eni.nat
 }
 
-func tlsPort(p int32) bool { return p == 443 || p == 8443 || p == 22 || p == 636 || p == 993 || p == 5671 }
+func tlsPort(p int32) bool {
+	return p == 443 || p == 8443 || p == 22 || p == 636 || p == 993 || p == 5671
+}
 
 // encryption derives encryption-status: 1 for Nitro-encrypted traffic
 // between instances, 2 for application-layer encryption (TLS, SSH), 3 both.
