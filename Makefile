@@ -1,0 +1,37 @@
+# flowlens developer targets. `make demo` and `make test` are the two set-up
+# commands README.md names.
+
+GO       ?= go
+BIN      := bin/flowlens
+PKGS     := ./...
+# Packages that run goroutines get the race detector.
+RACE_PKGS := ./source/... ./cli/...
+FUZZTIME ?= 10s
+
+.PHONY: build demo test vet fuzz bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/flowlens
+
+demo: build
+	./scripts/demo.sh
+
+vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+test: vet
+	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -race $(RACE_PKGS)
+	$(MAKE) fuzz
+
+# A short fuzz budget on every parser of untrusted input.
+fuzz:
+	$(GO) test ./flowlog -run '^$$' -fuzz '^FuzzParseLine$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./flowlog -run '^$$' -fuzz '^FuzzParseFormat$$' -fuzztime $(FUZZTIME)
+
+bench: build
+	./bench/run.sh
+
+clean:
+	rm -rf bin bench/out

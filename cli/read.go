@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flowlens/flowlens/flowlog"
+	"github.com/flowlens/flowlens/output"
+	"github.com/flowlens/flowlens/schema"
+	"github.com/flowlens/flowlens/source"
+)
+
+var errLimit = errors.New("limit reached")
+
+func newReadCmd(e *env) *cobra.Command {
+	var (
+		sf     sourceFlags
+		of     string
+		fields string
+		limit  int64
+		count  bool
+	)
+	c := &cobra.Command{
+		Use:   "read SOURCE...",
+		Short: "Parse flow logs and print or convert the records",
+		Long: `Parse flow-log files, folders (recursive), globs or - (stdin), plain or gzip,
+text (S3 with header lines, CloudWatch exports), JSON wrappers or Parquet, and print
+the records as a table, CSV, JSON, NDJSON or Parquet.`,
+		Example: `  flowlens read flows.log.gz
+  flowlens read -o parquet AWSLogs/ > flows.parquet
+  flowlens read --fields srcaddr,dstaddr,dstport,action --limit 20 flows.log
+  aws logs filter-log-events ... | flowlens read -o csv -`,
+		Args: minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			ids, err := parseFieldList(fields)
+			if err != nil {
+				return err
+			}
+			if count {
+				rep, err := readSources(c.Context(), e, &sf, args, schema.SetOf(schema.FVersion), source.SinkFunc(func(*flowlog.Batch) error { return nil }))
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%d records, %d bad, %d inputs\n", rep.Total.Records, rep.Total.Bad, len(rep.Inputs))
+				return nil
+			}
+			ofmt, err := outputFormat(of, e)
+			if err != nil {
+				return err
+			}
+			want := schema.SetOf(ids...)
+			if len(ids) == 0 {
+				want = schema.All()
+			}
+			var w output.RecordWriter
+			var n int64
+			sink := func(b *flowlog.Batch) error {
+				if w == nil {
+					cols := ids
+					if len(cols) == 0 {
+						// Without --fields, print the columns of the first
+						// format seen, in its order.
+						cols = formatColumns(b)
+					}
+					w, err = output.NewRecordWriter(ofmt, e.stdout, cols)
+					if err != nil {
+						return err
+					}
+				}
+				if limit > 0 && n+int64(b.N) >= limit {
+					b.N = int(limit - n)
+					n = limit
+					if err := w.WriteBatch(b); err != nil {
+						return err
+					}
+					return errLimit
+				}
+				n += int64(b.N)
+				return w.WriteBatch(b)
+			}
+			_, err = readSources(c.Context(), e, &sf, args, want, source.SinkFunc(sink))
+			if errors.Is(err, errLimit) {
+				err = nil
+			}
+			if w == nil && err == nil {
+				cols := ids
+				if len(cols) == 0 {
+					cols = flowlog.V2.IDs
+				}
+				if w, err = output.NewRecordWriter(ofmt, e.stdout, cols); err != nil {
+					return err
+				}
+			}
+			if w != nil {
+				if cerr := w.Close(); err == nil {
+					err = cerr
+				}
+			}
+			return err
+		},
+	}
+	sf.register(c)
+	c.Flags().StringVarP(&of, "output", "o", "", "output format: table, csv, json, ndjson, parquet (default: table on a terminal, csv otherwise)")
+	c.Flags().StringVar(&fields, "fields", "", "comma-separated fields to print, in order (default: the input's fields)")
+	c.Flags().Int64Var(&limit, "limit", 0, "stop after N records")
+	c.Flags().BoolVar(&count, "count", false, "only count good and bad records")
+	return c
+}
+
+// formatColumns lists the known fields of the batch's format, in its order.
+func formatColumns(b *flowlog.Batch) []int {
+	var cols []int
+	if b.Format != nil {
+		for _, id := range b.Format.IDs {
+			if id >= 0 {
+				cols = append(cols, id)
+			}
+		}
+	}
+	for _, id := range b.Present.IDs() {
+		found := false
+		for _, c := range cols {
+			found = found || c == id
+		}
+		if !found {
+			cols = append(cols, id)
+		}
+	}
+	return cols
+}
+
+// parseFieldList resolves --fields.
+func parseFieldList(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var ids []int
+	for _, name := range strings.Split(s, ",") {
+		f, ok := schema.Lookup(name)
+		if !ok {
+			return nil, usagef("unknown field %q (see 'flowlens fields')", strings.TrimSpace(name))
+		}
+		ids = append(ids, f.ID)
+	}
+	return ids, nil
+}
+
+// outputFormat resolves -o, defaulting by whether stdout is a terminal.
+func outputFormat(s string, e *env) (output.Format, error) {
+	if s == "" {
+		return output.DefaultFormat(isTerminal(e.stdout)), nil
+	}
+	f, err := output.ParseFormat(s)
+	if err != nil {
+		return f, &UsageError{err}
+	}
+	return f, nil
+}

@@ -1,0 +1,106 @@
+// Package cli wires the flowlens commands: it parses flags, builds the
+// pipeline stages from the other packages and renders their results.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// Exit codes scripts can rely on.
+const (
+	ExitOK    = 0
+	ExitError = 1
+	ExitUsage = 2
+	ExitMatch = 3
+)
+
+// UsageError marks errors in how a command was called (exit code 2).
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usagef(format string, a ...any) error { return &UsageError{fmt.Errorf(format, a...)} }
+
+// env carries the process's streams to the commands.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// Main runs flowlens with args and returns the exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRoot(e)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var me *matchError
+	if errors.As(err, &me) {
+		return ExitMatch
+	}
+	fmt.Fprintf(stderr, "flowlens: %v\n", err)
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		return ExitUsage
+	}
+	return ExitError
+}
+
+// matchError is returned by commands that found something and were asked
+// to say so with exit code 3.
+type matchError struct{ n int }
+
+func (m *matchError) Error() string { return fmt.Sprintf("%d matches", m.n) }
+
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "flowlens",
+		Short:         "Answers from AWS VPC Flow Logs",
+		Long:          "flowlens reads AWS VPC and Transit Gateway flow logs from files, folders and stdin,\nand answers who talks to whom, what left the VPC and who probes it.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &UsageError{err} })
+	root.AddCommand(
+		newReadCmd(e),
+		newFieldsCmd(e),
+		newFormatsCmd(e),
+		newGenCmd(e),
+	)
+	return root
+}
+
+// exactArgs and minArgs return usage errors rather than plain ones.
+func minArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usagef("%s needs at least %d argument(s); see 'flowlens %s --help'", c.Name(), n, c.Name())
+		}
+		return nil
+	}
+}
+
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments", c.Name())
+	}
+	return nil
+}

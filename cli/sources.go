@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/flowlens/flowlens/flowlog"
+	"github.com/flowlens/flowlens/schema"
+	"github.com/flowlens/flowlens/source"
+	"github.com/flowlens/flowlens/source/local"
+)
+
+// sourceFlags are the flags shared by every command that reads SOURCE args.
+type sourceFlags struct {
+	format   string
+	strict   bool
+	workers  int
+	progress string
+}
+
+func (f *sourceFlags) register(c *cobra.Command) {
+	fl := c.Flags()
+	fl.StringVar(&f.format, "format", "", "record format of headerless input: AWS '${field} ...' string or plain field names (default: v2; S3 header lines win)")
+	fl.BoolVar(&f.strict, "strict", false, "stop at the first bad record")
+	fl.IntVar(&f.workers, "workers", 0, "parsing goroutines (default: all cores)")
+	fl.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (when a terminal), always, never")
+}
+
+// config builds the pipeline settings; want is the set of fields needed.
+func (f *sourceFlags) config(want schema.Set) (source.Config, error) {
+	cfg := source.DefaultConfig()
+	if f.format != "" {
+		fm, err := parseFormatFlag(f.format)
+		if err != nil {
+			return cfg, &UsageError{err}
+		}
+		cfg.Format = fm
+	}
+	if f.workers > 0 {
+		cfg.Workers = f.workers
+	}
+	cfg.Strict = f.strict
+	cfg.Want = want
+	cfg.Parquet = parquetReader
+	switch f.progress {
+	case "auto", "always", "never":
+	default:
+		return cfg, usagef("--progress must be auto, always or never")
+	}
+	return cfg, nil
+}
+
+// parseFormatFlag accepts a format string or the names of the defaults.
+func parseFormatFlag(s string) (*flowlog.Format, error) {
+	switch s {
+	case "v2", "default":
+		return flowlog.V2, nil
+	case "tgw", "transit-gateway":
+		return flowlog.TGW, nil
+	}
+	return flowlog.ParseFormat(s)
+}
+
+// readSources expands args and runs the pipeline into sink, showing
+// progress and reporting bad records on stderr.
+func readSources(ctx context.Context, e *env, f *sourceFlags, args []string, want schema.Set, sink source.Sink) (*source.Report, error) {
+	cfg, err := f.config(want)
+	if err != nil {
+		return nil, err
+	}
+	inputs, err := local.Expand(args)
+	if err != nil {
+		return nil, err
+	}
+	var total int64
+	for _, in := range inputs {
+		if in.Size() > 0 {
+			total += in.Size()
+		}
+	}
+	show := f.progress == "always" || f.progress == "auto" && isTerminal(e.stderr) && total > 32<<20
+	var bar *progressbar.ProgressBar
+	if show {
+		bar = progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(e.stderr),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription(fmt.Sprintf("reading %d input(s)", len(inputs))),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+		var n atomic.Int64
+		cfg.Progress = func(d int64) {
+			n.Add(d)
+			_ = bar.Add64(d)
+		}
+	}
+	rep, err := source.Run(ctx, cfg, inputs, sink)
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if rep != nil {
+		reportProblems(e.stderr, rep)
+	}
+	if err != nil {
+		return rep, err
+	}
+	if rep.Failed > 0 {
+		return rep, fmt.Errorf("%d of %d input(s) could not be read completely", rep.Failed, len(inputs))
+	}
+	return rep, nil
+}
+
+// reportProblems prints the first bad records in full, then the counts.
+func reportProblems(w io.Writer, rep *source.Report) {
+	for _, in := range rep.Inputs {
+		if in.Err != nil {
+			fmt.Fprintf(w, "flowlens: error: %v\n", in.Err)
+		}
+	}
+	if rep.Total.Bad == 0 {
+		return
+	}
+	for _, pe := range rep.Errors {
+		fmt.Fprintf(w, "flowlens: bad record: %v\n", &pe)
+	}
+	files := 0
+	for _, in := range rep.Inputs {
+		if in.Stats.Bad > 0 {
+			files++
+		}
+	}
+	fmt.Fprintf(w, "flowlens: %d bad record(s) in %d input(s) skipped (%s); %d good record(s) kept\n",
+		rep.Total.Bad, files, source.ReasonSummary(&rep.Total), rep.Total.Records)
+}
