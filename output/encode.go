@@ -202,6 +202,7 @@ type floater interface{ Float64() float64 }
 // appendText appends the text form of a generic value for CSV and tables.
 // It reports false for NULL (nil, a nil pointer, an invalid address).
 // Epoch columns are written as numbers here; tables convert them.
+// Composite values (lists, maps, structs) are written as JSON text.
 func appendText(dst []byte, v any, t Type) ([]byte, bool) {
 	switch x := v.(type) {
 	case nil:
@@ -266,6 +267,14 @@ func appendText(dst []byte, v any, t Type) ([]byte, bool) {
 		return appendText(dst, e, t)
 	} else if e == nil {
 		return dst, false
+	}
+	switch reflect.ValueOf(v).Kind() {
+	case reflect.Map, reflect.Slice, reflect.Array, reflect.Struct:
+		// Lists, maps and structs (DuckDB LIST, MAP, STRUCT) read best as
+		// JSON text.
+		if b, err := json.Marshal(v); err == nil {
+			return append(dst, b...), true
+		}
 	}
 	return fmt.Append(dst, v), true
 }

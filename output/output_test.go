@@ -589,3 +589,41 @@ func TestUniqueNames(t *testing.T) {
 		t.Errorf("uniqueNames (-want +got):\n%s", diff)
 	}
 }
+
+func TestTextValues(t *testing.T) {
+	type pair struct {
+		A int `json:"a"`
+	}
+	for _, tc := range []struct {
+		name   string
+		v      any
+		typ    Type
+		want   string
+		isNull bool
+	}{
+		{"nil", nil, TypeString, "", true},
+		{"nil pointer", (*string)(nil), TypeString, "", true},
+		{"nil big", (*big.Int)(nil), TypeBigInt, "", true},
+		{"nil bytes", []byte(nil), TypeBytes, "", true},
+		{"invalid address", netip.Addr{}, TypeIP, "", true},
+		{"pointer", ptr("x"), TypeString, "x", false},
+		{"uint64", uint64(math.MaxUint64), TypeBigInt, "18446744073709551615", false},
+		{"float32", float32(0.1), TypeFloat, "0.1", false},
+		{"large float", 1e300, TypeFloat, "1e+300", false},
+		{"date", time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), TypeDate, "2024-03-01", false},
+		{"time with zone", time.Date(2024, 3, 1, 1, 2, 3, 0, time.FixedZone("", 3600)), TypeTime, "2024-03-01T01:02:03+01:00", false},
+		{"ipv4-mapped", netip.MustParseAddr("::ffff:10.0.0.1"), TypeIP, "::ffff:10.0.0.1", false},
+		{"list", []any{int64(1), "a"}, TypeString, `[1,"a"]`, false},
+		{"map", map[string]any{"k": int64(1)}, TypeString, `{"k":1}`, false},
+		{"struct", pair{A: 3}, TypeString, `{"a":3}`, false},
+		{"stringer", testDecimal{"1.25", 1.25}, TypeFloat, "1.25", false},
+		{"binary", []byte{0, 0xab}, TypeBytes, `\x00ab`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := appendText(nil, tc.v, tc.typ)
+			if string(got) != tc.want || ok == tc.isNull {
+				t.Errorf("appendText(%#v) = %q, %v; want %q, %v", tc.v, got, ok, tc.want, !tc.isNull)
+			}
+		})
+	}
+}

@@ -23,6 +23,8 @@ const (
 	// parquetChunkRows is how many generic rows are gathered before they
 	// are handed to the Parquet writer.
 	parquetChunkRows = 1024
+	// parquetDictBytes caps a column's dictionary (as parquet-mr does).
+	parquetDictBytes = 1 << 20
 )
 
 // orderedGroup is a Parquet group whose columns keep the order they were
@@ -81,7 +83,8 @@ func newParquetFile(w io.Writer, names []string, nodes []parquet.Node) *parquetF
 	out := &countingWriter{w: w}
 	sch := parquet.NewSchema("flowlens", newOrderedGroup(names, nodes))
 	pw := parquet.NewWriter(out, sch,
-		parquet.Compression(&parquet.Snappy),
+		parquet.Compression(&parquet.Zstd),
+		parquet.DictionaryMaxBytes(parquetDictBytes),
 		parquet.MaxRowsPerRowGroup(parquetGroupRows),
 		parquet.CreatedBy("flowlens", "", ""),
 	)
@@ -122,18 +125,28 @@ func fieldNode(t schema.Type) parquet.Node {
 		return parquet.Optional(parquet.Int(32))
 	case schema.Int64, schema.Time:
 		return parquet.Optional(parquet.Int(64))
+	case schema.IP:
+		return parquet.Optional(parquet.String())
 	}
-	return parquet.Optional(parquet.String())
+	return parquet.Optional(dictString())
 }
 
-// parquetRecords writes flow-record batches as Parquet.
+// dictString is a UTF8 string column with dictionary encoding, which suits
+// the many repeated values of flow logs (accounts, interfaces, actions);
+// a column whose dictionary outgrows parquetDictBytes falls back to plain
+// encoding.
+func dictString() parquet.Node { return parquet.Encoded(parquet.String(), &parquet.RLEDictionary) }
+
+// parquetRecords writes flow-record batches as Parquet. A batch is already
+// columnar, so each column's values go straight to that column's writer;
+// row groups are cut here, by row count and size.
 type parquetRecords struct {
 	projection
-	file  *parquetFile
-	vals  []parquet.Value
-	rows  []parquet.Row
-	arena []byte // text of addresses for the current batch
-	offs  []int  // end of each address in arena
+	file      *parquetFile
+	vals      []parquet.Value
+	arena     []byte // text of addresses for the current column
+	offs      []int  // end of each address in arena
+	groupRows int64
 }
 
 func newParquetRecords(w io.Writer, fields []int) (*parquetRecords, error) {
@@ -156,60 +169,89 @@ func (p *parquetRecords) WriteBatch(b *flowlog.Batch) error {
 	}
 	p.bind(b)
 	defer p.release()
-	nc := len(p.cols)
-	p.vals = growValues(p.vals, b.N*nc)
-	p.rows = p.rows[:0]
-	for i := 0; i < b.N; i++ {
-		p.rows = append(p.rows, p.vals[i*nc:(i+1)*nc:(i+1)*nc])
-	}
-	p.arena = p.arena[:0]
+	n := b.N
+	p.vals = growValues(p.vals, n)
+	vals := p.vals
+	writers := p.file.pw.ColumnWriters()
 	for j, col := range p.cols {
 		if col == nil {
-			for i := 0; i < b.N; i++ {
-				p.vals[i*nc+j] = parquet.NullValue().Level(0, 0, j)
+			for i := range vals {
+				vals[i] = parquet.Value{}
+				vals[i].SetColumnIndex(j)
 			}
-			continue
+		} else {
+			p.columnValues(vals, col, p.types[j], j)
 		}
-		t := p.types[j]
-		if t == schema.IP {
-			// Render the addresses first: the arena may move while it grows.
-			start := len(p.arena)
-			p.offs = p.offs[:0]
-			for i := 0; i < b.N; i++ {
-				if col.Valid[i] {
-					p.arena = col.IPs[i].AppendTo(p.arena)
-				}
-				p.offs = append(p.offs, len(p.arena))
-			}
-			text := p.arena
-			for i := 0; i < b.N; i++ {
-				if col.Valid[i] {
-					p.vals[i*nc+j] = parquet.ByteArrayValue(text[start:p.offs[i]]).Level(0, 1, j)
-				} else {
-					p.vals[i*nc+j] = parquet.NullValue().Level(0, 0, j)
-				}
-				start = p.offs[i]
-			}
-			continue
-		}
-		for i := 0; i < b.N; i++ {
-			var v parquet.Value
-			switch {
-			case !col.Valid[i]:
-				v = parquet.NullValue().Level(0, 0, j)
-			case t == schema.String:
-				v = parquet.ByteArrayValue(col.Data[col.Offs[i]:col.Offs[i+1]]).Level(0, 1, j)
-			case t == schema.Int32:
-				v = parquet.Int32Value(int32(col.Ints[i])).Level(0, 1, j)
-			default:
-				v = parquet.Int64Value(col.Ints[i]).Level(0, 1, j)
-			}
-			p.vals[i*nc+j] = v
+		if _, err := writers[j].WriteRowValues(vals); err != nil {
+			clear(vals)
+			return fmt.Errorf("output: parquet: column %s: %w", schema.Fields[p.fields[j]].Column, err)
 		}
 	}
-	err := p.file.write(p.rows)
-	clear(p.vals) // drop references to the batch's memory
-	return err
+	clear(vals) // drop references to the batch's memory
+	p.groupRows += int64(n)
+	if p.groupRows >= parquetGroupRows || p.file.pw.Size()-p.file.out.n >= parquetGroupBytes {
+		p.groupRows = 0
+		if err := p.file.pw.Flush(); err != nil {
+			return fmt.Errorf("output: parquet: %w", err)
+		}
+	}
+	return nil
+}
+
+// columnValues fills vals with column j's values from col.
+func (p *parquetRecords) columnValues(vals []parquet.Value, col *flowlog.Column, t schema.Type, j int) {
+	switch t {
+	case schema.IP:
+		// Render the addresses first: the arena may move while it grows.
+		p.arena, p.offs = p.arena[:0], p.offs[:0]
+		for i := range vals {
+			if col.Valid[i] {
+				p.arena = col.IPs[i].AppendTo(p.arena)
+			}
+			p.offs = append(p.offs, len(p.arena))
+		}
+		start := 0
+		for i := range vals {
+			if col.Valid[i] {
+				vals[i] = parquet.ByteArrayValue(p.arena[start:p.offs[i]])
+				vals[i].SetDefinitionLevel(1)
+			} else {
+				vals[i] = parquet.Value{}
+			}
+			vals[i].SetColumnIndex(j)
+			start = p.offs[i]
+		}
+	case schema.String:
+		for i := range vals {
+			if col.Valid[i] {
+				vals[i] = parquet.ByteArrayValue(col.Data[col.Offs[i]:col.Offs[i+1]])
+				vals[i].SetDefinitionLevel(1)
+			} else {
+				vals[i] = parquet.Value{}
+			}
+			vals[i].SetColumnIndex(j)
+		}
+	case schema.Int32:
+		for i := range vals {
+			if col.Valid[i] {
+				vals[i] = parquet.Int32Value(int32(col.Ints[i]))
+				vals[i].SetDefinitionLevel(1)
+			} else {
+				vals[i] = parquet.Value{}
+			}
+			vals[i].SetColumnIndex(j)
+		}
+	default:
+		for i := range vals {
+			if col.Valid[i] {
+				vals[i] = parquet.Int64Value(col.Ints[i])
+				vals[i].SetDefinitionLevel(1)
+			} else {
+				vals[i] = parquet.Value{}
+			}
+			vals[i].SetColumnIndex(j)
+		}
+	}
 }
 
 // Close ends the last row group and writes the footer.
@@ -242,8 +284,10 @@ func resultNode(t Type) parquet.Node {
 		n = parquet.Date()
 	case TypeBytes:
 		n = parquet.Leaf(parquet.ByteArrayType)
-	default:
+	case TypeIP:
 		n = parquet.String()
+	default:
+		n = dictString()
 	}
 	return parquet.Optional(n)
 }

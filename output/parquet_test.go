@@ -6,6 +6,9 @@ import (
 	"io"
 	"math/big"
 	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,9 +139,13 @@ func TestParquetRecordsRoundTrip(t *testing.T) {
 		t.Errorf("rows (-want +got):\n%s", diff)
 	}
 	for _, rg := range f.Metadata().RowGroups {
-		for _, cc := range rg.Columns {
-			if cc.MetaData.Codec != format.Snappy {
-				t.Errorf("column %v compressed with %v, want Snappy", cc.MetaData.PathInSchema, cc.MetaData.Codec)
+		for j, cc := range rg.Columns {
+			if cc.MetaData.Codec != format.Zstd {
+				t.Errorf("column %v compressed with %v, want ZSTD", cc.MetaData.PathInSchema, cc.MetaData.Codec)
+			}
+			dict := slices.Contains(cc.MetaData.Encoding, format.RLEDictionary)
+			if wantDict := schema.Fields[fields[j]].Type == schema.String; dict != wantDict {
+				t.Errorf("column %v: encodings %v, dictionary %v, want %v", cc.MetaData.PathInSchema, cc.MetaData.Encoding, dict, wantDict)
 			}
 		}
 	}
@@ -280,5 +287,44 @@ func TestParquetResultsReusedRow(t *testing.T) {
 	want := [][]any{{"first", "first"}, {"XXXXX", "XXXXX"}}
 	if diff := cmp.Diff(want, rows); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+// TestParquetDictionaryFallback writes more distinct strings than a
+// dictionary may hold, so the column switches to plain encoding mid-way.
+func TestParquetDictionaryFallback(t *testing.T) {
+	const n = 40000
+	value := func(i int) string { return strconv.Itoa(i) + strings.Repeat("x", 40) }
+	var buf bytes.Buffer
+	w, err := NewResultWriter(Parquet, &buf, []Column{{Name: "s", Type: TypeString}, {Name: "i", Type: TypeInt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := w.WriteRow([]any{value(i), int64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, rows, f := readParquet(t, buf.Bytes())
+	if len(rows) != n {
+		t.Fatalf("%d rows, want %d", len(rows), n)
+	}
+	for i, row := range rows {
+		if row[0] != value(i) || row[1] != int64(i) {
+			t.Fatalf("row %d = %v, want [%s %d]", i, row, value(i), i)
+		}
+	}
+	pages := map[format.Encoding]int32{}
+	stats := f.Metadata().RowGroups[0].Columns[0].MetaData.EncodingStats
+	for _, st := range stats {
+		if st.PageType == format.DataPage || st.PageType == format.DataPageV2 {
+			pages[st.Encoding] += st.Count
+		}
+	}
+	if pages[format.RLEDictionary] == 0 || pages[format.Plain] == 0 {
+		t.Errorf("page encodings %v: want dictionary data pages, then plain ones after the fallback", stats)
 	}
 }

@@ -11,8 +11,9 @@ import (
 // (NULL), any Go integer, float32/float64, string, []byte, bool,
 // time.Time, netip.Addr, *big.Int, a decimal with a Float64() method
 // (such as duckdb.Decimal), a fmt.Stringer, pointers to any of these, or
-// composite values (lists, maps), which JSON renders natively and the
-// other text formats print with fmt. The writer keeps no reference to row
+// composite values (lists, maps, structs), which every text format writes
+// as JSON. Parquet converts values to the column's type and fails on a
+// value it cannot convert. The writer keeps no reference to row
 // or its values after WriteRow returns, so callers may reuse both.
 //
 // Close flushes and finishes the document; it does not close the

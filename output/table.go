@@ -126,6 +126,9 @@ func (t *table) printSample() {
 		if j > 0 {
 			t.out.buf = append(t.out.buf, tableGap...)
 		}
+		if j == last {
+			w = min(w, tableMaxWidth) // the last column is not cut: keep the rule short
+		}
 		for range w {
 			t.out.buf = append(t.out.buf, '-')
 		}
