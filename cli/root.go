@@ -84,6 +84,10 @@ func newRoot(e *env) *cobra.Command {
 		newFieldsCmd(e),
 		newFormatsCmd(e),
 		newGenCmd(e),
+		newIngestCmd(e),
+		newQueryCmd(e),
+		newQueriesCmd(e),
+		newTopCmd(e),
 	)
 	return root
 }

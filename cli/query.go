@@ -1,0 +1,427 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flowlens/flowlens/flowlog"
+	"github.com/flowlens/flowlens/output"
+	"github.com/flowlens/flowlens/query/named"
+	"github.com/flowlens/flowlens/query/top"
+	"github.com/flowlens/flowlens/schema"
+	"github.com/flowlens/flowlens/source"
+	"github.com/flowlens/flowlens/source/local"
+	"github.com/flowlens/flowlens/store"
+	"github.com/flowlens/flowlens/store/duckdb"
+)
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// duckDialect renders the dialect-specific parts of named queries.
+type duckDialect struct{}
+
+func (duckDialect) Placeholder(int) string        { return "?" }
+func (duckDialect) HourBucket(expr string) string { return "date_trunc('hour', to_timestamp(" + expr + "))" }
+func (duckDialect) Timestamp(expr string) string  { return "to_timestamp(" + expr + ")" }
+
+func newQueryCmd(e *env) *cobra.Command {
+	var sf storeFlags
+	var params []string
+	c := &cobra.Command{
+		Use:   "query NAME|SQL [SOURCE...]",
+		Short: "Run SQL or a named query on the flows table",
+		Long: `Run SQL, or one of the named queries ('flowlens queries' lists them), on the
+flows table: the database (--db) when no SOURCE is given, or the SOURCE files
+read straight into memory. --where, --since and --until restrict the records
+the query sees.`,
+		Example: `  flowlens query top-talkers flows.log.gz
+  flowlens query ip-timeline --param addr=203.0.113.7 --since 24h
+  flowlens query "SELECT action, count(*) FROM flows GROUP BY action" AWSLogs/
+  flowlens query rejected-tcp-traffic --where 'dst in 10.0.0.0/8' -o json`,
+		Args: minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := sf.prepare(time.Now()); err != nil {
+				return err
+			}
+			values, err := parseParams(params)
+			if err != nil {
+				return err
+			}
+			text, sources := args[0], args[1:]
+			q, isNamed := named.Get(text)
+			if !isNamed {
+				if !strings.ContainsAny(strings.TrimSpace(text), " \t\n") {
+					return usagef("unknown query %q: see 'flowlens queries', or give SQL", text)
+				}
+				if len(values) > 0 {
+					return usagef("--param is for named queries; put values in the SQL")
+				}
+			}
+			st, loaded, err := openForQuery(c.Context(), e, &sf, sources, schema.All())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			var sqlText string
+			var qargs []any
+			if isNamed {
+				if err := checkNeeds(c.Context(), st, q); err != nil {
+					return err
+				}
+				b, err := q.Bind(duckDialect{}, values, "flows", nil)
+				if err != nil {
+					return &UsageError{err}
+				}
+				sqlText, qargs = b.SQL, b.Args
+			} else {
+				sqlText = text
+			}
+			if !loaded {
+				sqlText, qargs = sf.withFlows(sqlText, qargs)
+			}
+			return runQuery(c.Context(), e, &sf, st, sqlText, qargs)
+		},
+	}
+	sf.register(c)
+	c.Flags().StringArrayVar(&params, "param", nil, "named-query parameter as name=value (repeatable)")
+	return c
+}
+
+func parseParams(ps []string) (map[string]string, error) {
+	m := make(map[string]string)
+	for _, p := range ps {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, usagef("--param %q: want name=value", p)
+		}
+		m[strings.TrimSpace(k)] = v
+	}
+	return m, nil
+}
+
+// checkNeeds says clearly when the data lacks a field a query needs.
+func checkNeeds(ctx context.Context, st store.Store, q named.Query) error {
+	for _, col := range q.Needs {
+		rows, err := st.Query(ctx, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM main.flows WHERE "%s" IS NOT NULL LIMIT 1) AS t`, col))
+		if err != nil {
+			return err
+		}
+		var n int64
+		if rows.Next() {
+			err = rows.Scan(&n)
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			f, _ := schema.Lookup(col)
+			return fmt.Errorf("query %s needs the field %s, which this data does not have: add ${%s} (version %d) to the flow log's format",
+				q.Name, f.Token, f.Token, f.Version)
+		}
+	}
+	return nil
+}
+
+// runQuery runs SQL and writes the rows.
+func runQuery(ctx context.Context, e *env, sf *storeFlags, st store.Store, query string, args []any) error {
+	ofmt, err := outputFormat(sf.output, e)
+	if err != nil {
+		return err
+	}
+	rows, err := st.Query(ctx, query, args...)
+	if err != nil {
+		return queryError(err)
+	}
+	defer rows.Close()
+	cols := resultColumns(rows.Columns())
+	w, err := output.NewResultWriter(ofmt, e.stdout, cols)
+	if err != nil {
+		return err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		if err := w.WriteRow(vals); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return queryError(err)
+	}
+	return w.Close()
+}
+
+// resultColumns maps store column types to output types; BIGINT columns
+// named like the flow-log times are epochs.
+func resultColumns(rc []store.ResultColumn) []output.Column {
+	cols := make([]output.Column, len(rc))
+	for i, c := range rc {
+		t := strings.ToUpper(c.DatabaseType)
+		var ot output.Type
+		switch {
+		case t == "INTEGER" || t == "SMALLINT" || t == "TINYINT" || t == "UINTEGER" || t == "USMALLINT" || t == "UTINYINT":
+			ot = output.TypeInt32
+		case t == "BIGINT":
+			ot = output.TypeInt
+			if c.Name == "start" || c.Name == "end" {
+				ot = output.TypeEpoch
+			}
+		case t == "HUGEINT" || t == "UBIGINT" || t == "UHUGEINT":
+			ot = output.TypeBigInt
+		case t == "DOUBLE" || t == "FLOAT" || t == "REAL" || strings.HasPrefix(t, "DECIMAL"):
+			ot = output.TypeFloat
+		case t == "BOOLEAN":
+			ot = output.TypeBool
+		case strings.HasPrefix(t, "TIMESTAMP"):
+			ot = output.TypeTime
+		case t == "DATE":
+			ot = output.TypeDate
+		default:
+			ot = output.TypeString
+		}
+		cols[i] = output.Column{Name: c.Name, Type: ot}
+	}
+	return cols
+}
+
+func newQueriesCmd(e *env) *cobra.Command {
+	var of string
+	c := &cobra.Command{
+		Use:   "queries",
+		Short: "List the named queries",
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			f, err := outputFormat(of, e)
+			if err != nil {
+				return err
+			}
+			w, err := output.NewResultWriter(f, e.stdout, []output.Column{
+				{Name: "name"}, {Name: "group"}, {Name: "parameters"}, {Name: "needs"}, {Name: "description"},
+			})
+			if err != nil {
+				return err
+			}
+			for _, q := range named.All() {
+				var ps []string
+				for _, p := range q.Params {
+					s := p.Name + ":" + string(p.Type)
+					switch {
+					case p.Required:
+						s += " (required)"
+					case p.Default != "":
+						s += "=" + p.Default
+					}
+					ps = append(ps, s)
+				}
+				if err := w.WriteRow([]any{q.Name, q.Group, strings.Join(ps, ", "), strings.Join(q.Needs, ", "), q.Description}); err != nil {
+					return err
+				}
+			}
+			return w.Close()
+		},
+	}
+	c.Flags().StringVarP(&of, "output", "o", "", "output format: table, csv, json, ndjson, parquet")
+	return c
+}
+
+func newTopCmd(e *env) *cobra.Command {
+	var sf storeFlags
+	var by string
+	var n int
+	c := &cobra.Command{
+		Use:   "top KEYS [SOURCE...]",
+		Short: "Top-N of records grouped by any fields, by bytes, packets or flows",
+		Long: `Group records by KEYS (comma-separated field names) and rank the groups by
+bytes, packets or flows, showing all three. With SOURCE files the records are
+aggregated as they are parsed; without, the database (--db) answers.`,
+		Example: `  flowlens top srcaddr,dstaddr flows.log.gz
+  flowlens top dstport --by flows --where 'action = REJECT' -n 20 AWSLogs/
+  flowlens top interface_id,dstaddr --since 1h`,
+		Args: minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			keys, err := top.ParseKeys(args[0])
+			if err != nil {
+				return &UsageError{err}
+			}
+			m, err := top.ParseMeasure(by)
+			if err != nil {
+				return &UsageError{err}
+			}
+			if err := sf.prepare(time.Now()); err != nil {
+				return err
+			}
+			ofmt, err := outputFormat(sf.output, e)
+			if err != nil {
+				return err
+			}
+			if len(args) == 1 {
+				st, _, err := openForQuery(c.Context(), e, &sf, nil, schema.Set{})
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				q, qargs := sf.withFlows(top.SQL(keys, m, n, "flows", ""), nil)
+				return runQuery(c.Context(), e, &sf, st, q, qargs)
+			}
+			agg := top.New(keys)
+			var keep func(*flowlog.Batch, int) bool
+			if sf.filtered() {
+				keep = sf.keep
+			}
+			sink := source.SinkFunc(func(b *flowlog.Batch) error {
+				agg.Add(b, keep)
+				return nil
+			})
+			if _, err := readSources(c.Context(), e, &sf.sourceFlags, args[1:], sf.want(agg.Want()), sink); err != nil {
+				return err
+			}
+			return writeTop(e, ofmt, keys, agg.Top(m, n))
+		},
+	}
+	sf.register(c)
+	c.Flags().StringVar(&by, "by", "bytes", "rank by bytes, packets or flows")
+	c.Flags().IntVarP(&n, "top", "n", 10, "number of groups to show (0: all)")
+	return c
+}
+
+func writeTop(e *env, f output.Format, keys []int, rows []top.Row) error {
+	var cols []output.Column
+	for _, id := range keys {
+		fd := schema.Fields[id]
+		t := output.TypeString
+		switch fd.Type {
+		case schema.Int32:
+			t = output.TypeInt32
+		case schema.Int64:
+			t = output.TypeInt
+		case schema.Time:
+			t = output.TypeEpoch
+		}
+		cols = append(cols, output.Column{Name: fd.Column, Type: t})
+	}
+	cols = append(cols, output.Column{Name: "flows", Type: output.TypeInt},
+		output.Column{Name: "packets", Type: output.TypeInt}, output.Column{Name: "bytes", Type: output.TypeInt})
+	w, err := output.NewResultWriter(f, e.stdout, cols)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		row := append(append([]any{}, r.Keys...), r.Flows, r.Packets, r.Bytes)
+		if err := w.WriteRow(row); err != nil {
+			return err
+		}
+	}
+	return w.Close()
+}
+
+func newIngestCmd(e *env) *cobra.Command {
+	var sf storeFlags
+	var every int
+	c := &cobra.Command{
+		Use:   "ingest SOURCE...",
+		Short: "Load flow logs into the database, exactly once",
+		Long: `Load records into the DuckDB database (--db). Each input is recorded in an
+ingest ledger in the same transaction as its rows: ingesting the same file again
+adds nothing, a changed file replaces its own rows, and an interrupted ingest
+leaves no partial file behind.`,
+		Example: `  flowlens ingest AWSLogs/
+  flowlens ingest --db /data/flows.duckdb flows-*.log.gz`,
+		Args: minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := sf.prepare(time.Now()); err != nil {
+				return err
+			}
+			if sf.filtered() {
+				return usagef("ingest loads whole inputs; filter when you query")
+			}
+			return ingest(c.Context(), e, &sf, args, every)
+		},
+	}
+	sf.sourceFlags.register(c)
+	c.Flags().StringVar(&sf.db, "db", "flowlens.duckdb", "DuckDB database file")
+	c.Flags().StringVar(&sf.memory, "memory-limit", "", "DuckDB memory limit, e.g. 4GB (default: half of RAM)")
+	c.Flags().IntVar(&every, "commit-every", 64, "commit after this many inputs")
+	return c
+}
+
+func ingest(ctx context.Context, e *env, sf *storeFlags, args []string, every int) error {
+	cfg, err := sf.duckConfig()
+	if err != nil {
+		return err
+	}
+	st, err := duckdb.Open(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	inputs, err := local.Expand(args)
+	if err != nil {
+		return err
+	}
+	// Skip inputs whose very version is already in the ledger.
+	var todo []string
+	skipped, replaced := 0, 0
+	sink, err := newStoreSink(ctx, st, nil, false)
+	if err != nil {
+		return err
+	}
+	defer func() { sink.tx.Rollback() }()
+	sink.CommitEvery = every
+	for _, in := range inputs {
+		obj := objectOf(in)
+		status, err := st.Check(ctx, obj)
+		if err != nil {
+			return err
+		}
+		switch status {
+		case store.StatusUnchanged:
+			skipped++
+			continue
+		case store.StatusChanged:
+			replaced++
+		}
+		sink.objects[in.Name()] = obj
+		todo = append(todo, in.Name())
+	}
+	start := time.Now()
+	var rep *source.Report
+	if len(todo) > 0 {
+		rep, err = readSources(ctx, e, &sf.sourceFlags, todo, schema.All(), sink)
+		if err != nil && rep == nil {
+			return err
+		}
+		if cerr := sink.tx.Commit(ctx); cerr != nil {
+			return cerr
+		}
+	}
+	el := time.Since(start)
+	var recs, bad int64
+	if rep != nil {
+		recs, bad = rep.Total.Records, rep.Total.Bad
+	}
+	rate := ""
+	if el > 0 && recs > 0 {
+		rate = fmt.Sprintf(" (%.2fM records/s)", float64(recs)/el.Seconds()/1e6)
+	}
+	fmt.Fprintf(e.stderr, "flowlens: ingested %d input(s) into %s: %d records, %d bad, in %.2fs%s; %d unchanged skipped, %d replaced\n",
+		len(todo), cfg.Path, recs, bad, el.Seconds(), rate, skipped, replaced)
+	return err
+}
