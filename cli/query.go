@@ -28,9 +28,11 @@ func fileExists(p string) bool {
 // duckDialect renders the dialect-specific parts of named queries.
 type duckDialect struct{}
 
-func (duckDialect) Placeholder(int) string        { return "?" }
-func (duckDialect) HourBucket(expr string) string { return "date_trunc('hour', to_timestamp(" + expr + "))" }
-func (duckDialect) Timestamp(expr string) string  { return "to_timestamp(" + expr + ")" }
+func (duckDialect) Placeholder(int) string { return "?" }
+func (duckDialect) HourBucket(expr string) string {
+	return "date_trunc('hour', to_timestamp(" + expr + "))"
+}
+func (duckDialect) Timestamp(expr string) string { return "to_timestamp(" + expr + ")" }
 
 func newQueryCmd(e *env) *cobra.Command {
 	var sf storeFlags
