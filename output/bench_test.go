@@ -122,3 +122,17 @@ func TestCSVWriterAllocs(t *testing.T) {
 		})
 	}
 }
+
+func TestJSONStringAllocs(t *testing.T) {
+	in := []byte("café-東京 \u2028 \xff ok")
+	buf := make([]byte, 0, 256)
+	allocs := testing.AllocsPerRun(100, func() {
+		buf = appendJSONString(buf[:0], in)
+	})
+	if allocs != 0 {
+		t.Errorf("appendJSONString: %v allocations for non-ASCII text, want 0", allocs)
+	}
+	if want := `"café-東京 \u2028 \ufffd ok"`; string(buf) != want {
+		t.Errorf("appendJSONString = %s, want %s", buf, want)
+	}
+}

@@ -148,14 +148,12 @@ func appendJSONString[T []byte | string](dst []byte, v T) []byte {
 	return append(dst, '"')
 }
 
+// decodeRune decodes the first rune of v without converting v (which would
+// copy a []byte to a string or the reverse).
 func decodeRune[T []byte | string](v T) (rune, int) {
-	switch s := any(v).(type) {
-	case string:
-		return utf8.DecodeRuneInString(s)
-	case []byte:
-		return utf8.DecodeRune(s)
-	}
-	panic("unreachable")
+	var b [utf8.UTFMax]byte
+	n := copy(b[:], v)
+	return utf8.DecodeRune(b[:n])
 }
 
 // appendEpoch appends epoch seconds as an RFC 3339 UTC time.

@@ -5,8 +5,8 @@
 // Two writer families share the formats:
 //
 //   - RecordWriter takes *flowlog.Batch values and a projection of catalog
-//     field IDs. It reads the batch's columns directly; the CSV and NDJSON
-//     paths allocate nothing per value.
+//     field IDs. It reads the batch's columns directly; once its buffers
+//     are sized, the CSV, JSON and NDJSON paths allocate nothing per batch.
 //   - ResultWriter takes rows of Go values ([]any) under a list of typed
 //     Columns, as they come out of database/sql.
 //
@@ -27,15 +27,22 @@ type Format string
 
 // The output formats.
 const (
-	// Table is an aligned table for people, the default on a terminal.
+	// Table is an aligned table for people, the default on a terminal:
+	// numbers right-aligned, NULL shown as "-", epoch fields (start, end)
+	// as RFC 3339 UTC times, long text cut with "…" (except in the last
+	// column), control characters escaped, and a "(N rows)" footer.
 	Table Format = "table"
-	// CSV is RFC 4180 CSV with a header row; NULL is an empty field.
+	// CSV has a header row, RFC 4180 quoting and "\n" line ends; NULL is
+	// an empty field and the empty string is written as "".
 	CSV Format = "csv"
-	// JSON is one JSON array of objects keyed by column name.
+	// JSON is one JSON array of objects keyed by column name, one object
+	// per line, written as rows arrive. Numbers are JSON numbers, NULL is
+	// null.
 	JSON Format = "json"
 	// NDJSON is one JSON object per line.
 	NDJSON Format = "ndjson"
-	// Parquet is an Apache Parquet file.
+	// Parquet is an Apache Parquet file: every column optional, ZSTD
+	// compression, dictionary-encoded strings, row groups of up to 1M rows.
 	Parquet Format = "parquet"
 )
 

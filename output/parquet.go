@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -81,14 +82,33 @@ type parquetFile struct {
 
 func newParquetFile(w io.Writer, names []string, nodes []parquet.Node) *parquetFile {
 	out := &countingWriter{w: w}
+	version, build := createdBy()
 	sch := parquet.NewSchema("flowlens", newOrderedGroup(names, nodes))
 	pw := parquet.NewWriter(out, sch,
 		parquet.Compression(&parquet.Zstd),
 		parquet.DictionaryMaxBytes(parquetDictBytes),
 		parquet.MaxRowsPerRowGroup(parquetGroupRows),
-		parquet.CreatedBy("flowlens", "", ""),
+		parquet.CreatedBy("flowlens", version, build),
 	)
 	return &parquetFile{out: out, pw: pw}
+}
+
+// createdBy returns the version and build for the file's created_by field
+// ("flowlens version v1.2.0 (build 0123abcd4567)").
+func createdBy() (version, build string) {
+	version, build = "dev", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			version = v
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				build = s.Value[:min(len(s.Value), 12)]
+			}
+		}
+	}
+	// parquet-go writes "<app> version <version>(build <build>)".
+	return version + " ", build
 }
 
 // write hands rows to the writer and ends the row group when it is big.
