@@ -77,16 +77,21 @@ type Config struct {
 
 // Scenarios selects planted incidents. Each is off unless Enabled.
 type Scenarios struct {
-	PortScan      PortScan
+	// PortScan plants a port scan of an internet-facing instance.
+	PortScan PortScan
+	// SSHBruteForce plants an SSH brute force against a bastion host.
 	SSHBruteForce SSHBruteForce
-	Exfiltration  Exfiltration
-	IOC           IOC
+	// Exfiltration plants a large upload to one internet address.
+	Exfiltration Exfiltration
+	// IOC plants traffic with addresses of a generated indicator list.
+	IOC IOC
 }
 
 // PortScan plants one external address probing many TCP ports of one
 // internet-facing instance; closed ports are REJECTed, a few open ones are
 // accepted and answered.
 type PortScan struct {
+	// Enabled plants the scenario.
 	Enabled bool
 	// Ports is the number of distinct destination ports probed (1 to 65535).
 	// Zero means 1000.
@@ -98,6 +103,7 @@ type PortScan struct {
 // SSHBruteForce plants one external address making many short accepted
 // connections to port 22 of a bastion host.
 type SSHBruteForce struct {
+	// Enabled plants the scenario.
 	Enabled bool
 	// Attempts is the number of connections. Zero means 300.
 	Attempts int
@@ -108,6 +114,7 @@ type SSHBruteForce struct {
 // Exfiltration plants an internal instance in a private subnet uploading a
 // large amount of data through its NAT gateway to one external address.
 type Exfiltration struct {
+	// Enabled plants the scenario.
 	Enabled bool
 	// Bytes is the total sent from the instance to the destination, as seen
 	// on the instance's interface. Zero means 8 GiB.
@@ -123,6 +130,7 @@ type Exfiltration struct {
 // outbound beacons through NAT gateways and inbound rejected probes. When the
 // port scan or brute force is planted, its source is added to the list too.
 type IOC struct {
+	// Enabled plants the scenario.
 	Enabled bool
 	// ListSize is the number of generated indicator addresses. Zero means 25.
 	ListSize int

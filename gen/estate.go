@@ -483,18 +483,36 @@ func (e *estate) inBlock(p netip.Prefix) netip.Addr {
 	}
 }
 
-// external6 returns an unused address in one of a few large IPv6 networks
-// (content providers and clouds); svc names the AWS service when it is one.
-func (e *estate) external6() (netip.Addr, string) {
-	nets := []struct {
-		p   [4]byte
-		svc string
-	}{
+// net6 is a large IPv6 network: its first four bytes and, for Amazon's,
+// the service name.
+type net6 struct {
+	p   [4]byte
+	svc string
+}
+
+// IPv6 networks of content providers and clouds (destinations), consumer
+// ISPs (load balancer clients) and hosting providers (scanners).
+var (
+	servers6 = []net6{
 		{[4]byte{0x26, 0x06, 0x47, 0x00}, ""}, {[4]byte{0x2a, 0x00, 0x14, 0x50}, ""},
 		{[4]byte{0x26, 0x00, 0x90, 0x00}, "CLOUDFRONT"}, {[4]byte{0x2a, 0x03, 0x28, 0x80}, ""},
 		{[4]byte{0x26, 0x20, 0x01, 0xec}, ""}, {[4]byte{0x26, 0x04, 0xa8, 0x80}, ""},
 		{[4]byte{0x24, 0x06, 0xda, 0x00}, "AMAZON"}, {[4]byte{0x2a, 0x01, 0x04, 0xf8}, ""},
 	}
+	consumers6 = []net6{
+		{[4]byte{0x26, 0x00, 0x17, 0x00}, ""}, {[4]byte{0x26, 0x01, 0x01, 0x80}, ""},
+		{[4]byte{0x20, 0x03, 0x00, 0xe5}, ""}, {[4]byte{0x2a, 0x01, 0x0e, 0x0a}, ""},
+		{[4]byte{0x24, 0x09, 0x00, 0x10}, ""}, {[4]byte{0x2a, 0x02, 0x0c, 0x7c}, ""},
+	}
+	hosting6 = []net6{
+		{[4]byte{0x2a, 0x01, 0x04, 0xf8}, ""}, {[4]byte{0x26, 0x04, 0xa8, 0x80}, ""},
+		{[4]byte{0x20, 0x01, 0x04, 0x70}, ""}, {[4]byte{0x2a, 0x0e, 0x97, 0xc0}, ""},
+	}
+)
+
+// external6 returns an unused address in one of nets and the AWS service
+// owning it, if any.
+func (e *estate) external6(nets []net6) (netip.Addr, string) {
 	for {
 		n := nets[e.r.IntN(len(nets))]
 		var b [16]byte
@@ -546,21 +564,21 @@ func (e *estate) buildWorld(cfg Config) {
 	}
 	shuffle(e.r, e.ext4)
 	for i := 0; i < max(n4/4, 4); i++ {
-		ip, svc := e.external6()
+		ip, svc := e.external6(servers6)
 		e.ext6 = append(e.ext6, e.newAddr(ip, nil, svc))
 	}
 	for i := 0; i < max(n4/2, 8); i++ {
 		e.clients4 = append(e.clients4, e.newAddr(e.externalIP(), nil, ""))
 	}
 	for i := 0; i < max(n4/8, 4); i++ {
-		ip, _ := e.external6()
+		ip, _ := e.external6(consumers6)
 		e.clients6 = append(e.clients6, e.newAddr(ip, nil, ""))
 	}
 	for i := 0; i < max(n4/4, 8); i++ {
 		e.noise4 = append(e.noise4, e.newAddr(e.externalIP(), nil, ""))
 	}
 	for i := 0; i < max(n4/40, 4); i++ {
-		ip, _ := e.external6()
+		ip, _ := e.external6(hosting6)
 		e.noise6 = append(e.noise6, e.newAddr(ip, nil, ""))
 	}
 	for i := 0; i < 3; i++ {

@@ -35,10 +35,10 @@ func prepare(cfg Config) (*gen, *Truth, []rec, error) {
 }
 
 // run produces exactly cfg.Records records in time-window order and hands
-// each to out, which must not keep the pointer. Planted records are mixed
-// into the background of their window at random positions. Windows get a
-// share of the background that follows a daily cycle (busiest mid-afternoon
-// UTC).
+// each to out, which must not keep the pointer. Windows get a share of the
+// background that follows a daily cycle (busiest mid-afternoon UTC); planted
+// records and the window's NODATA/SKIPDATA records are mixed into it at
+// random positions.
 func (g *gen) run(planted []rec, t *Truth, out func(*rec) error) error {
 	W := numWindows(g.cfg)
 	B := float64(g.cfg.Records - len(planted))
@@ -63,6 +63,7 @@ func (g *gen) run(planted []rec, t *Truth, out func(*rec) error) error {
 			pj++
 		}
 		pleft := pj - pi
+		fixed := g.windowFixed(ws)
 		for left > 0 || pleft > 0 {
 			if pleft > 0 && (left == 0 || g.r.IntN(left+pleft) < pleft) {
 				t.Stats.Planted++
@@ -73,10 +74,20 @@ func (g *gen) run(planted []rec, t *Truth, out func(*rec) error) error {
 				pleft--
 				continue
 			}
+			// NODATA and SKIPDATA records take their share of the background
+			// at random positions (all of it when the window is small).
+			if len(fixed) > 0 && g.r.IntN(left) < len(fixed) {
+				if err := emit(&fixed[0]); err != nil {
+					return err
+				}
+				fixed = fixed[1:]
+				left--
+				continue
+			}
 			g.background(kt.pick(g.r), ws)
 			for i := range g.conv {
-				if left == 0 {
-					break
+				if left == len(fixed) {
+					break // the rest of the window belongs to the fixed records
 				}
 				if err := emit(&g.conv[i]); err != nil {
 					return err

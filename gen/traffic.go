@@ -55,6 +55,8 @@ type gen struct {
 
 	win int64 // window length in seconds
 
+	fixed []rec // NODATA and SKIPDATA records of the current window
+
 	// The conversation being built: its records, times and verdict.
 	conv   []rec
 	t0, t1 int64
@@ -307,15 +309,12 @@ const (
 	kICMP
 	kProbe
 	kEgressReject
-	kNoData
-	kSkipData
 	numKinds
 )
 
 var kindWeights = [numKinds]int{
 	kNATEgress: 270, kPublicEgress: 45, kALB: 140, kALBTarget: 100, kEastWest: 150, kCrossVPC: 30,
 	kDNS: 60, kNTP: 15, kS3: 40, kAdmin: 12, kICMP: 12, kProbe: 90, kEgressReject: 6,
-	kNoData: 12, kSkipData: 2,
 }
 
 // kindTable maps a uniform draw to a kind.
@@ -590,17 +589,32 @@ func (g *gen) background(k kind, ws int64) {
 		g.reject = true
 		g.leg(db, h.v4, db.v4, h.v4, db.v4, cp, port, n, n*60, 2)
 
-	case kNoData, kSkipData:
-		f := e.compute[g.hostZ.Uint64()]
-		st := stSkipData
-		if k == kNoData {
-			f, st = pickOne(r, e.idle), stNoData
-		}
-		g.conv = append(g.conv[:0], rec{eni: f, status: st, start: ws + r.Int64N(min(3, g.win)), end: ws + g.win - 1 - r.Int64N(min(3, g.win))})
-		if g.conv[0].end < g.conv[0].start {
-			g.conv[0].end = g.conv[0].start
-		}
 	}
+}
+
+// skipDataChance is the probability that a window has one SKIPDATA record
+// (an interface whose records were dropped for capacity reasons).
+const skipDataChance = 0.1
+
+// windowFixed returns the records a window has whatever its traffic: one
+// NODATA record per idle interface and, now and then, a SKIPDATA record for
+// a busy one.
+func (g *gen) windowFixed(ws int64) []rec {
+	out := g.fixed[:0]
+	status := func(f *iface, st status) rec {
+		s := ws + g.r.Int64N(min(3, g.win))
+		e := max(s, ws+g.win-1-g.r.Int64N(min(3, g.win)))
+		return rec{eni: f, status: st, start: s, end: e}
+	}
+	for _, f := range g.e.idle {
+		out = append(out, status(f, stNoData))
+	}
+	if g.r.Float64() < skipDataChance {
+		out = append(out, status(g.e.compute[g.hostZ.Uint64()], stSkipData))
+	}
+	shuffle(g.r, out)
+	g.fixed = out
+	return out
 }
 
 // otherDC returns a domain controller of f's VPC other than f.

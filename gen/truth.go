@@ -41,16 +41,21 @@ type Truth struct {
 // Stats counts records by kind. Records = OK + NoData + SkipData; Accept,
 // Reject, IPv4 and IPv6 count OK records only.
 type Stats struct {
-	Records  int   `json:"records"`
-	OK       int   `json:"ok"`
-	NoData   int   `json:"nodata"`
-	SkipData int   `json:"skipdata"`
-	Accept   int   `json:"accept"`
-	Reject   int   `json:"reject"`
-	IPv4     int   `json:"ipv4"`
-	IPv6     int   `json:"ipv6"`
-	Bytes    int64 `json:"bytes"`
-	Packets  int64 `json:"packets"`
+	// Records counts every record written.
+	Records int `json:"records"`
+	// OK, NoData and SkipData count records by log-status.
+	OK       int `json:"ok"`
+	NoData   int `json:"nodata"`
+	SkipData int `json:"skipdata"`
+	// Accept and Reject count OK records by action.
+	Accept int `json:"accept"`
+	Reject int `json:"reject"`
+	// IPv4 and IPv6 count OK records by address family.
+	IPv4 int `json:"ipv4"`
+	IPv6 int `json:"ipv6"`
+	// Bytes and Packets sum the OK records.
+	Bytes   int64 `json:"bytes"`
+	Packets int64 `json:"packets"`
 	// Planted is the number of records that belong to planted scenarios.
 	Planted int `json:"planted"`
 }
@@ -82,26 +87,33 @@ func (s *Stats) count(r *rec) {
 
 // Estate is the modelled AWS environment.
 type Estate struct {
-	Region           string        `json:"region"`
-	TransitGatewayID string        `json:"transit_gateway_id"`
-	Accounts         []AccountInfo `json:"accounts"`
+	// Region is the region of every VPC.
+	Region string `json:"region"`
+	// TransitGatewayID is the transit gateway every VPC is attached to.
+	TransitGatewayID string `json:"transit_gateway_id"`
+	// Accounts lists the accounts and their VPCs.
+	Accounts []AccountInfo `json:"accounts"`
 	// Interfaces lists every network interface, in creation order.
 	Interfaces []InterfaceInfo `json:"interfaces"`
 }
 
 // AccountInfo is one AWS account.
 type AccountInfo struct {
-	ID   string    `json:"id"`
+	// ID is the 12-digit account ID.
+	ID string `json:"id"`
+	// VPCs lists the account's VPCs.
 	VPCs []VPCInfo `json:"vpcs"`
 }
 
 // VPCInfo is one VPC and its flow log.
 type VPCInfo struct {
-	ID        string       `json:"id"`
-	Name      string       `json:"name"`
-	CIDR      netip.Prefix `json:"cidr"`
-	IPv6CIDR  netip.Prefix `json:"ipv6_cidr"`
-	FlowLogID string       `json:"flow_log_id"`
+	ID string `json:"id"`
+	// Name is the environment the VPC holds (prod, staging, ...).
+	Name     string       `json:"name"`
+	CIDR     netip.Prefix `json:"cidr"`
+	IPv6CIDR netip.Prefix `json:"ipv6_cidr"`
+	// FlowLogID names the VPC's flow log (it appears in S3 file names).
+	FlowLogID string `json:"flow_log_id"`
 	// AttachmentID is the VPC's transit gateway attachment.
 	AttachmentID string       `json:"attachment_id"`
 	Subnets      []SubnetInfo `json:"subnets"`
@@ -113,16 +125,22 @@ type SubnetInfo struct {
 	AZID     string       `json:"az_id"`
 	CIDR     netip.Prefix `json:"cidr"`
 	IPv6CIDR netip.Prefix `json:"ipv6_cidr"`
-	Public   bool         `json:"public"`
+	// Public subnets route to an internet gateway.
+	Public bool `json:"public"`
 	// Outpost is the Outpost ID when the subnet is on one.
 	Outpost string `json:"outpost,omitempty"`
 }
 
 // InterfaceInfo is one network interface.
 type InterfaceInfo struct {
-	ID            string     `json:"id"`
-	Name          string     `json:"name"`
-	Role          string     `json:"role"`
+	ID string `json:"id"`
+	// Name is the interface's Name tag (or its resource's name).
+	Name string `json:"name"`
+	// Role is what the interface does: web, app, worker, bastion,
+	// public-web, domain-controller, jump-host, outpost-app, nat-gateway,
+	// load-balancer, rds, lambda, ecs-task, vpc-endpoint or tgw-attachment.
+	Role string `json:"role"`
+	// InterfaceType is the value of the interface-type field.
 	InterfaceType string     `json:"interface_type"`
 	Account       string     `json:"account"`
 	VPC           string     `json:"vpc"`
@@ -139,6 +157,7 @@ type InterfaceInfo struct {
 
 // PortScanTruth describes the planted port scan.
 type PortScanTruth struct {
+	// Scanner is the internet address doing the scan.
 	Scanner netip.Addr `json:"scanner"`
 	// Target is the private address of the scanned instance, as the records
 	// show it; TargetPublic is the address the scanner aimed at.
@@ -155,32 +174,43 @@ type PortScanTruth struct {
 	// OpenPorts are the probed ports that accepted the connection, ascending.
 	OpenPorts []int32 `json:"open_ports"`
 	// Records counts every record with Scanner as source or destination.
-	Records int   `json:"records"`
-	Start   int64 `json:"start"`
-	End     int64 `json:"end"`
+	Records int `json:"records"`
+	// Start and End are the earliest start and latest end of the scenario's
+	// records, epoch seconds.
+	Start int64 `json:"start"`
+	End   int64 `json:"end"`
 }
 
 // BruteForceTruth describes the planted SSH brute force.
 type BruteForceTruth struct {
-	Attacker        netip.Addr `json:"attacker"`
-	Target          netip.Addr `json:"target"`
-	TargetInterface string     `json:"target_interface"`
+	// Attacker is the internet address making the attempts.
+	Attacker netip.Addr `json:"attacker"`
+	// Target is the bastion's private address, as the records show it.
+	Target netip.Addr `json:"target"`
+	// TargetInterface is the bastion's interface ID.
+	TargetInterface string `json:"target_interface"`
 	// Attempts counts records from Attacker to Target port 22 (one per
 	// connection).
 	Attempts int `json:"attempts"`
-	// Records counts every record with Attacker as source or destination.
+	// Records counts every record with Attacker as source or destination;
+	// Bytes sums them.
 	Records int   `json:"records"`
 	Bytes   int64 `json:"bytes"`
-	Start   int64 `json:"start"`
-	End     int64 `json:"end"`
+	// Start and End bound the scenario's records, epoch seconds.
+	Start int64 `json:"start"`
+	End   int64 `json:"end"`
 }
 
 // ExfilTruth describes the planted exfiltration.
 type ExfilTruth struct {
-	Source          netip.Addr `json:"source"`
-	SourceInterface string     `json:"source_interface"`
-	Destination     netip.Addr `json:"destination"`
-	Port            int32      `json:"port"`
+	// Source is the private address of the uploading instance.
+	Source netip.Addr `json:"source"`
+	// SourceInterface is the instance's interface ID.
+	SourceInterface string `json:"source_interface"`
+	// Destination is the internet address receiving the data.
+	Destination netip.Addr `json:"destination"`
+	// Port is the destination port.
+	Port int32 `json:"port"`
 	// NATInterface and NATAddress are the NAT gateway the upload left
 	// through; its records show NATAddress -> Destination with the same bytes.
 	NATInterface string     `json:"nat_interface"`
@@ -192,15 +222,18 @@ type ExfilTruth struct {
 	Bytes int64 `json:"bytes"`
 	// Records counts every record with Destination as source, destination,
 	// packet source or packet destination.
-	Records int   `json:"records"`
-	Start   int64 `json:"start"`
-	End     int64 `json:"end"`
+	Records int `json:"records"`
+	// Start and End bound the scenario's records, epoch seconds.
+	Start int64 `json:"start"`
+	End   int64 `json:"end"`
 }
 
 // IOCEntry is one address of the generated indicator list.
 type IOCEntry struct {
-	IP      netip.Addr `json:"ip"`
-	Comment string     `json:"comment"`
+	// IP is the indicator address.
+	IP netip.Addr `json:"ip"`
+	// Comment says what the address is known for.
+	Comment string `json:"comment"`
 	// Direction is "outbound" (internal hosts connect to it), "inbound" (it
 	// probes the estate) or "" (absent from the traffic).
 	Direction string `json:"direction,omitempty"`
