@@ -234,6 +234,17 @@ func TestRecordCount(t *testing.T) {
 			return cfg
 		}()},
 		{"all scenarios", small(12_345)},
+		{"small estate, IPv6 everywhere", func() gen.Config {
+			cfg := small(6000)
+			cfg.AZs, cfg.Instances, cfg.VPCsPerAccount, cfg.IPv6Share = 1, 12, 1, 1
+			return cfg
+		}()},
+		{"three accounts in another region", func() gen.Config {
+			cfg := small(6000)
+			cfg.Accounts, cfg.VPCsPerAccount, cfg.AZs, cfg.Region = 3, 2, 6, "ap-southeast-2"
+			cfg.Start = time.Date(2025, 12, 31, 23, 50, 17, 0, time.FixedZone("x", 3600))
+			return cfg
+		}()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
