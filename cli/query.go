@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -387,8 +388,12 @@ func ingest(ctx context.Context, e *env, sf *storeFlags, args []string, every in
 	}
 	defer func() { sink.tx.Rollback() }()
 	sink.CommitEvery = every
+	dbAbs, _ := filepath.Abs(cfg.Path)
 	for _, in := range inputs {
 		obj := objectOf(in)
+		if obj.ID == dbAbs || strings.HasPrefix(obj.ID, dbAbs+".") {
+			continue // the database's own files, when it sits among the inputs
+		}
 		status, err := st.Check(ctx, obj)
 		if err != nil {
 			return err

@@ -1,0 +1,365 @@
+package cli_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/flowlens/flowlens/cli"
+	"github.com/flowlens/flowlens/gen"
+	"github.com/flowlens/flowlens/query/named"
+)
+
+// flowlens runs the CLI in-process and returns stdout, stderr and the code.
+func flowlens(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := cli.Main(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// must runs the CLI and fails the test unless it exits 0.
+func must(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errs, code := flowlens(t, args...)
+	if code != 0 {
+		t.Fatalf("flowlens %s: exit %d\n%s", strings.Join(args, " "), code, errs)
+	}
+	return out
+}
+
+// sample writes generated records and returns the path and the truth.
+func sample(t *testing.T, dir, name string, mutate func(*gen.Config)) (string, *gen.Truth) {
+	t.Helper()
+	cfg := gen.DefaultConfig()
+	cfg.Records = 20000
+	cfg.Header = true
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	path := filepath.Join(dir, name)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth, err := gen.Generate(cfg, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path, truth
+}
+
+func decodeJSON(t *testing.T, s string) []map[string]any {
+	t.Helper()
+	var rows []map[string]any
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	if err := dec.Decode(&rows); err != nil {
+		t.Fatalf("output is not a JSON array: %v\n%.500s", err, s)
+	}
+	return rows
+}
+
+func TestReadOutputs(t *testing.T) {
+	dir := t.TempDir()
+	path, truth := sample(t, dir, "flows.log", nil)
+	n := truth.Stats.Records
+
+	csvOut := must(t, "read", "-o", "csv", path)
+	lines := strings.Split(strings.TrimSuffix(csvOut, "\n"), "\n")
+	if len(lines) != n+1 || lines[0] != "version,account_id,interface_id,srcaddr,dstaddr,srcport,dstport,protocol,packets,bytes,start,end,action,log_status" {
+		t.Fatalf("csv: %d lines, header %q", len(lines), lines[0])
+	}
+	rows := decodeJSON(t, must(t, "read", "-o", "json", path))
+	if len(rows) != n {
+		t.Fatalf("json rows %d, want %d", len(rows), n)
+	}
+	if _, ok := rows[0]["bytes"].(json.Number); !ok {
+		t.Fatalf("bytes is not a JSON number: %#v", rows[0]["bytes"])
+	}
+	nd := must(t, "read", "-o", "ndjson", "--limit", "7", "--fields", "srcaddr,dstport", path)
+	ndl := strings.Split(strings.TrimSpace(nd), "\n")
+	if len(ndl) != 7 || !strings.HasPrefix(ndl[0], `{"srcaddr":`) || strings.Contains(ndl[0], "bytes") {
+		t.Fatalf("ndjson with limit and fields:\n%s", nd)
+	}
+
+	// Text -> Parquet -> CSV gives back the same records.
+	pq := filepath.Join(dir, "flows.parquet")
+	if err := os.WriteFile(pq, []byte(must(t, "read", "-o", "parquet", path)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if back := must(t, "read", "-o", "csv", pq); back != csvOut {
+		t.Fatalf("parquet round trip differs: %d vs %d bytes", len(back), len(csvOut))
+	}
+
+	count := must(t, "read", "--count", path, pq)
+	if want := fmt.Sprintf("%d records, 0 bad, 2 inputs\n", 2*n); count != want {
+		t.Fatalf("count %q, want %q", count, want)
+	}
+}
+
+func TestReadStdinAndBadRecords(t *testing.T) {
+	dir := t.TempDir()
+	path, _ := sample(t, dir, "flows.log", func(c *gen.Config) { c.Records = 50; c.Scenarios = gen.Scenarios{} })
+	data, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	lines = append(lines[:10], append([]string{"2 123 eni-1 10.0.0.1 not-an-ip 1 2 6 1 1 1 2 ACCEPT OK"}, lines[10:]...)...)
+	r, w, _ := os.Pipe()
+	go func() {
+		w.WriteString(strings.Join(lines, "\n"))
+		w.Close()
+	}()
+	old := os.Stdin
+	os.Stdin = r
+	defer func() { os.Stdin = old }()
+	out, errs, code := flowlens(t, "read", "-o", "csv", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if got := strings.Count(out, "\n"); got != 51 {
+		t.Fatalf("csv lines %d, want 51 (50 records + header)", got)
+	}
+	if !strings.Contains(errs, `- line 11: field dstaddr: invalid address "not-an-ip"`) || !strings.Contains(errs, "1 bad record(s)") {
+		t.Fatalf("bad record report:\n%s", errs)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	path, _ := sample(t, dir, "flows.log", func(c *gen.Config) { c.Records = 200; c.Scenarios = gen.Scenarios{} })
+	cases := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"unknown flag", []string{"read", "--bogus", path}, 2, "unknown flag"},
+		{"no source", []string{"read"}, 2, "at least 1 argument"},
+		{"unknown field", []string{"read", "--fields", "srcaddr,nope", path}, 2, `unknown field "nope"`},
+		{"bad output", []string{"read", "-o", "xml", path}, 2, "xml"},
+		{"bad format", []string{"read", "--format", "${version} ${bogus}", path}, 2, `unknown field "${bogus}" at position 12`},
+		{"missing file", []string{"read", filepath.Join(dir, "nope.log")}, 1, "no such file"},
+		{"bad filter", []string{"top", "srcaddr", path, "--where", "dstport = = 22"}, 2, "position"},
+		{"bad since", []string{"top", "srcaddr", path, "--since", "yesterday"}, 2, "--since"},
+		{"bad key", []string{"top", "srcaddrx", path}, 2, "unknown key field"},
+		{"bad measure", []string{"top", "srcaddr", path, "--by", "weight"}, 2, "--by"},
+		{"bad sql", []string{"query", "SELEC 1 FROM flows", path}, 2, "syntax error"},
+		{"unknown column", []string{"query", "SELECT nope FROM flows", path}, 2, "nope"},
+		{"unknown query", []string{"query", "no-such-query", path}, 2, "unknown query"},
+		{"missing param", []string{"query", "ip-timeline", path}, 2, "needs --param addr"},
+		{"bad param", []string{"query", "ip-timeline", "--param", "addr=1.2.3", path}, 2, "not an IP address"},
+		{"runtime sql error", []string{"query", "SELECT CAST('x' AS INTEGER) FROM flows", path}, 1, "Conversion Error"},
+		{"no database", []string{"query", "top-talkers", "--db", filepath.Join(dir, "none.duckdb")}, 1, "no database"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errs, code := flowlens(t, tc.args...)
+			if code != tc.code || !strings.Contains(errs, tc.msg) {
+				t.Fatalf("exit %d (want %d), stderr:\n%s\nwant it to contain %q", code, tc.code, errs, tc.msg)
+			}
+		})
+	}
+}
+
+// reference computes top source/destination pairs by bytes straight from
+// the text, independently of the parser and the store.
+func reference(t *testing.T, path string, n int) []map[string]any {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	type agg struct{ flows, packets, bytes int64 }
+	m := map[[2]string]*agg{}
+	sc := bufio.NewScanner(f)
+	sc.Scan() // header
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if fs[13] != "OK" {
+			k := [2]string{"", ""}
+			if m[k] == nil {
+				m[k] = &agg{}
+			}
+			m[k].flows++
+			continue
+		}
+		k := [2]string{fs[3], fs[4]}
+		if m[k] == nil {
+			m[k] = &agg{}
+		}
+		p, _ := strconv.ParseInt(fs[8], 10, 64)
+		b, _ := strconv.ParseInt(fs[9], 10, 64)
+		m[k].flows++
+		m[k].packets += p
+		m[k].bytes += b
+	}
+	type row struct {
+		k [2]string
+		a *agg
+	}
+	var rows []row
+	for k, a := range m {
+		rows = append(rows, row{k, a})
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		x, y := rows[i], rows[j]
+		if x.a.bytes != y.a.bytes {
+			return x.a.bytes > y.a.bytes
+		}
+		if x.a.packets != y.a.packets {
+			return x.a.packets > y.a.packets
+		}
+		if x.a.flows != y.a.flows {
+			return x.a.flows > y.a.flows
+		}
+		return x.k[0] < y.k[0] || x.k[0] == y.k[0] && x.k[1] < y.k[1]
+	})
+	var out []map[string]any
+	for _, r := range rows[:n] {
+		out = append(out, map[string]any{"srcaddr": r.k[0], "dstaddr": r.k[1],
+			"flows": json.Number(fmt.Sprint(r.a.flows)), "packets": json.Number(fmt.Sprint(r.a.packets)), "bytes": json.Number(fmt.Sprint(r.a.bytes))})
+	}
+	return out
+}
+
+func TestTopAgreesEverywhere(t *testing.T) {
+	dir := t.TempDir()
+	path, _ := sample(t, dir, "flows.log", nil)
+	db := filepath.Join(dir, "f.duckdb")
+	must(t, "ingest", "--db", db, path)
+	want := reference(t, path, 15)
+	adhoc := decodeJSON(t, must(t, "top", "srcaddr,dstaddr", "-n", "15", "-o", "json", path))
+	stored := decodeJSON(t, must(t, "top", "srcaddr,dstaddr", "-n", "15", "-o", "json", "--db", db))
+	if diff := cmp.Diff(want, adhoc); diff != "" {
+		t.Fatalf("ad-hoc top differs from the reference:\n%s", diff)
+	}
+	if diff := cmp.Diff(want, stored); diff != "" {
+		t.Fatalf("stored top differs from the reference:\n%s", diff)
+	}
+}
+
+func TestIngestExactlyOnce(t *testing.T) {
+	dir := t.TempDir()
+	a, ta := sample(t, dir, "a.log", nil)
+	_, tb := sample(t, dir, "b.log", func(c *gen.Config) { c.Seed = 2; c.Records = 3000 })
+	db := filepath.Join(dir, "f.duckdb")
+	countRows := func() int {
+		out := must(t, "query", "SELECT count(*) AS n FROM flows", "--db", db, "-o", "csv")
+		n, err := strconv.Atoi(strings.TrimSpace(strings.Split(out, "\n")[1]))
+		if err != nil {
+			t.Fatalf("count: %q", out)
+		}
+		return n
+	}
+	_, errs, code := flowlens(t, "ingest", "--db", db, dir)
+	if code != 0 || !strings.Contains(errs, "ingested 2 input(s)") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	total := ta.Stats.Records + tb.Stats.Records
+	if got := countRows(); got != total {
+		t.Fatalf("rows %d, want %d", got, total)
+	}
+	_, errs, _ = flowlens(t, "ingest", "--db", db, dir)
+	if !strings.Contains(errs, "2 unchanged skipped") || countRows() != total {
+		t.Fatalf("second ingest added rows: %s", errs)
+	}
+	// a.log changes: its rows are replaced, b's stay.
+	_, ta2 := sample(t, dir, "a.log", func(c *gen.Config) { c.Seed = 9; c.Records = 5000 })
+	future := time.Now().Add(time.Minute)
+	os.Chtimes(a, future, future)
+	_, errs, _ = flowlens(t, "ingest", "--db", db, dir)
+	if !strings.Contains(errs, "1 replaced") {
+		t.Fatalf("changed file not replaced: %s", errs)
+	}
+	if got, want := countRows(), ta2.Stats.Records+tb.Stats.Records; got != want {
+		t.Fatalf("after replacing a.log: rows %d, want %d", got, want)
+	}
+}
+
+func TestNamedQueriesRunOnV2AndFullData(t *testing.T) {
+	dir := t.TempDir()
+	v2, truth := sample(t, dir, "v2.log", nil)
+	full, _ := sample(t, dir, "all.log", func(c *gen.Config) { c.Format = gen.AllFields() })
+	addr := truth.PortScan.Target.String()
+	for _, tc := range []struct {
+		name string
+		path string
+		full bool
+	}{{"v2", v2, false}, {"all-fields", full, true}} {
+		db := filepath.Join(dir, tc.name+".duckdb")
+		must(t, "ingest", "--db", db, tc.path)
+		for _, q := range named.All() {
+			t.Run(tc.name+"/"+q.Name, func(t *testing.T) {
+				args := []string{"query", q.Name, "--db", db, "-o", "json"}
+				for _, p := range q.Params {
+					if p.Type == named.PIP {
+						args = append(args, "--param", p.Name+"="+addr)
+					}
+				}
+				out, errs, code := flowlens(t, args...)
+				if len(q.Needs) > 0 && !tc.full {
+					if code != 1 || !strings.Contains(errs, "needs the field") {
+						t.Fatalf("want a clear 'needs the field' error, got exit %d: %s", code, errs)
+					}
+					return
+				}
+				if code != 0 {
+					t.Fatalf("exit %d: %s", code, errs)
+				}
+				rows := decodeJSON(t, out)
+				if len(rows) == 0 {
+					t.Fatalf("no rows")
+				}
+			})
+		}
+	}
+}
+
+func TestPlantedScenariosFound(t *testing.T) {
+	dir := t.TempDir()
+	path, truth := sample(t, dir, "flows.log", nil)
+	ps := truth.PortScan
+	rows := decodeJSON(t, must(t, "top", "dstport", path, "-n", "0", "-o", "json",
+		"--where", fmt.Sprintf("src = %s and dst = %s", ps.Scanner, ps.Target)))
+	if len(rows) != ps.DistinctPorts {
+		t.Fatalf("port scan: %d distinct ports, truth says %d", len(rows), ps.DistinctPorts)
+	}
+	ex := truth.Exfiltration
+	rows = decodeJSON(t, must(t, "top", "srcaddr,dstaddr", path, "-o", "json",
+		"--where", fmt.Sprintf("src = %s and dst = %s", ex.Source, ex.Destination)))
+	if len(rows) != 1 || rows[0]["bytes"].(json.Number).String() != fmt.Sprint(ex.Bytes) {
+		t.Fatalf("exfiltration: %v, truth %d bytes", rows, ex.Bytes)
+	}
+	bf := truth.SSHBruteForce
+	rows = decodeJSON(t, must(t, "top", "srcaddr", path, "--by", "flows", "-o", "json", "--where", "dstport = 22"))
+	if rows[0]["srcaddr"] != bf.Attacker.String() {
+		t.Fatalf("brute force: top SSH client %v, truth %s", rows[0], bf.Attacker)
+	}
+	// --since/--until restrict to the scan's time range and nothing else.
+	from := time.Unix(ps.Start, 0).UTC().Format(time.RFC3339)
+	until := time.Unix(ps.End+1, 0).UTC().Format(time.RFC3339)
+	inRange := decodeJSON(t, must(t, "query", "SELECT min(\"end\") AS e, max(start) AS s FROM flows", path,
+		"--since", from, "--until", until, "-o", "json"))
+	e, _ := inRange[0]["e"].(json.Number).Int64()
+	s, _ := inRange[0]["s"].(json.Number).Int64()
+	if e < ps.Start || s > ps.End {
+		t.Fatalf("time filter let through end=%d start=%d outside [%d, %d]", e, s, ps.Start, ps.End)
+	}
+}
+
+
