@@ -361,5 +361,3 @@ func TestPlantedScenariosFound(t *testing.T) {
 		t.Fatalf("time filter let through end=%d start=%d outside [%d, %d]", e, s, ps.Start, ps.End)
 	}
 }
-
-
