@@ -33,6 +33,7 @@ const (
 // isInt reports whether values of t are integers (times included).
 func (t Type) isInt() bool { return t == TypeInt32 || t == TypeInt64 || t == TypeTime }
 
+// String names the type as error messages do ("integer", "address").
 func (t Type) String() string {
 	switch t {
 	case TypeString:

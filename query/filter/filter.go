@@ -38,9 +38,10 @@
 //     dstport). On a pair, = < <= > >= in match when either side does, and
 //     != and not in when neither does (addr != x is not (addr = x)).
 //   - Names as values: protocol = tcp (also udp, icmp, icmpv6, gre, esp,
-//     ah, sctp, igmp); action = reject and the other documented values of
-//     action, log-status, flow-direction and type are matched whatever
-//     their case.
+//     ah, sctp, igmp). A literal that equals a documented value of action,
+//     log-status, flow-direction or type ignoring case is written as AWS
+//     writes it: action = reject compares with "REJECT". Other string
+//     comparisons are exact and byte-wise.
 //   - Bare words: tcp, udp, icmp, icmpv6 (protocol), accept, reject
 //     (action), nodata, skipdata (log-status), ingress, egress
 //     (flow-direction); a boolean field alone means field = true.
