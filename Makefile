@@ -29,6 +29,7 @@ test: vet
 fuzz:
 	$(GO) test ./flowlog -run '^$$' -fuzz '^FuzzParseLine$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./flowlog -run '^$$' -fuzz '^FuzzParseFormat$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./query/filter -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
 
 bench: build
 	./bench/run.sh

@@ -361,3 +361,20 @@ func TestPlantedScenariosFound(t *testing.T) {
 		t.Fatalf("time filter let through end=%d start=%d outside [%d, %d]", e, s, ps.Start, ps.End)
 	}
 }
+
+func TestReadWhereAgreesWithTop(t *testing.T) {
+	dir := t.TempDir()
+	path, truth := sample(t, dir, "flows.log", nil)
+	where := fmt.Sprintf("src = %s and reject", truth.PortScan.Scanner)
+	count := must(t, "read", "--count", "--where", where, path)
+	rows := decodeJSON(t, must(t, "read", "-o", "json", "--where", where, "--fields", "srcaddr,action", path))
+	for _, r := range rows {
+		if r["srcaddr"] != truth.PortScan.Scanner.String() || r["action"] != "REJECT" {
+			t.Fatalf("row does not match the filter: %v", r)
+		}
+	}
+	want := fmt.Sprintf("%d records match of %d records, 0 bad, 1 inputs\n", len(rows), truth.Stats.Records)
+	if count != want || len(rows) != truth.PortScan.Rejected {
+		t.Fatalf("count %q, want %q; %d rows, truth says %d rejected probes", count, want, len(rows), truth.PortScan.Rejected)
+	}
+}

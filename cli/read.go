@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,8 +18,7 @@ var errLimit = errors.New("limit reached")
 
 func newReadCmd(e *env) *cobra.Command {
 	var (
-		sf     sourceFlags
-		of     string
+		sf     storeFlags
 		fields string
 		limit  int64
 		count  bool
@@ -39,15 +39,32 @@ the records as a table, CSV, JSON, NDJSON or Parquet.`,
 			if err != nil {
 				return err
 			}
+			if err := sf.prepare(time.Now()); err != nil {
+				return err
+			}
 			if count {
-				rep, err := readSources(c.Context(), e, &sf, args, schema.SetOf(schema.FVersion), source.SinkFunc(func(*flowlog.Batch) error { return nil }))
+				var kept int64
+				rep, err := readSources(c.Context(), e, &sf.sourceFlags, args, sf.want(schema.SetOf(schema.FVersion)), source.SinkFunc(func(b *flowlog.Batch) error {
+					if !sf.filtered() {
+						return nil
+					}
+					for i := 0; i < b.N; i++ {
+						if sf.keep(b, i) {
+							kept++
+						}
+					}
+					return nil
+				}))
 				if err != nil {
 					return err
+				}
+				if sf.filtered() {
+					fmt.Fprintf(e.stdout, "%d records match of ", kept)
 				}
 				fmt.Fprintf(e.stdout, "%d records, %d bad, %d inputs\n", rep.Total.Records, rep.Total.Bad, len(rep.Inputs))
 				return nil
 			}
-			ofmt, err := outputFormat(of, e)
+			ofmt, err := outputFormat(sf.output, e)
 			if err != nil {
 				return err
 			}
@@ -55,9 +72,21 @@ the records as a table, CSV, JSON, NDJSON or Parquet.`,
 			if len(ids) == 0 {
 				want = schema.All()
 			}
+			want = sf.want(want)
+			kept := flowlog.NewBatch()
 			var w output.RecordWriter
 			var n int64
 			sink := func(b *flowlog.Batch) error {
+				if sf.filtered() {
+					kept.Reset(b.Present)
+					kept.Format, kept.Source, kept.Line = b.Format, b.Source, b.Line
+					for i := 0; i < b.N; i++ {
+						if sf.keep(b, i) {
+							kept.AppendRowFrom(b, i)
+						}
+					}
+					b = kept
+				}
 				if w == nil {
 					cols := ids
 					if len(cols) == 0 {
@@ -81,7 +110,7 @@ the records as a table, CSV, JSON, NDJSON or Parquet.`,
 				n += int64(b.N)
 				return w.WriteBatch(b)
 			}
-			_, err = readSources(c.Context(), e, &sf, args, want, source.SinkFunc(sink))
+			_, err = readSources(c.Context(), e, &sf.sourceFlags, args, want, source.SinkFunc(sink))
 			if errors.Is(err, errLimit) {
 				err = nil
 			}
@@ -102,8 +131,11 @@ the records as a table, CSV, JSON, NDJSON or Parquet.`,
 			return err
 		},
 	}
-	sf.register(c)
-	c.Flags().StringVarP(&of, "output", "o", "", "output format: table, csv, json, ndjson, parquet (default: table on a terminal, csv otherwise)")
+	sf.sourceFlags.register(c)
+	c.Flags().StringVarP(&sf.output, "output", "o", "", "output format: table, csv, json, ndjson, parquet (default: table on a terminal, csv otherwise)")
+	c.Flags().StringVar(&sf.where, "where", "", "only records matching this filter, e.g. 'dstport = 22 and action = REJECT'")
+	c.Flags().StringVar(&sf.since, "since", "", "only records at or after this time: RFC 3339 or a duration back from now (24h, 7d)")
+	c.Flags().StringVar(&sf.until, "until", "", "only records before this time")
 	c.Flags().StringVar(&fields, "fields", "", "comma-separated fields to print, in order (default: the input's fields)")
 	c.Flags().Int64Var(&limit, "limit", 0, "stop after N records")
 	c.Flags().BoolVar(&count, "count", false, "only count good and bad records")

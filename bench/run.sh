@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Side-by-side timings of flowlens and baselines on the same generated data.
+# Every figure is the best of RUNS runs, and is reported as a ratio to a
+# baseline measured in the same run, because these machines are noisy.
+#
+#   bench/run.sh            # 1.5M-record v2 file (~170 MB) and its gzip
+#   BIG=1 bench/run.sh      # also top-N over 100M stored records
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+
+RECORDS=${RECORDS:-1500000}
+RUNS=${RUNS:-3}
+OUT=bench/out
+mkdir -p "$OUT" bin
+go build -o bin/flowlens ./cmd/flowlens
+go build -o bin/duckrun ./bench/duckrun
+F=bin/flowlens
+if ! [ -x /usr/bin/time ]; then
+  echo "bench: installing GNU time for peak RSS" >&2
+  apt-get install -y -qq time >/dev/null 2>&1 || true
+fi
+AWK=$(command -v mawk || command -v awk)
+
+TXT=$OUT/v2-$RECORDS.log
+GZ=$TXT.gz
+[ -s "$TXT" ] || $F gen --records "$RECORDS" --header --out "$TXT" 2>/dev/null
+[ -s "$GZ" ] || $F gen --records "$RECORDS" --header --out "$GZ" 2>/dev/null
+MB=$(( $(stat -c %s "$TXT") / 1000000 ))
+
+# measure NAME CMD: best wall time (s) and the peak RSS (MB) of that run.
+declare -A T M
+measure() {
+  local name=$1; shift
+  local best="" rss=0
+  for _ in $(seq "$RUNS"); do
+    local out
+    if [ -x /usr/bin/time ]; then
+      out=$( { /usr/bin/time -f "%e %M" bash -c "$*" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+    else
+      local s e; s=$(date +%s.%N); bash -c "$*" >/dev/null 2>&1; e=$(date +%s.%N)
+      out="$(echo "$e - $s" | bc) 0"
+    fi
+    local t=${out% *} m=${out#* }
+    if [ -z "$best" ] || (( $(echo "$t < $best" | bc) )); then best=$t; rss=$m; fi
+  done
+  T[$name]=$best; M[$name]=$(( rss / 1024 ))
+}
+ratio() { echo "scale=2; ${T[$1]} / ${T[$2]}" | bc; }
+row() { printf "%-44s %8s s %7s MB   %s\n" "$1" "${T[$1]}" "${M[$1]}" "$2"; }
+
+echo "flowlens bench: $RECORDS records, $MB MB text, $(nproc) cores, best of $RUNS"
+echo
+
+measure "wc -l" "wc -l $TXT"
+measure "mawk pass (sum bytes)" "$AWK '{b+=\$10} END{print NR, b}' $TXT"
+measure "flowlens read --count" "$F read --count $TXT"
+measure "flowlens read -o csv" "$F read -o csv $TXT"
+measure "gzip -dc" "gzip -dc $GZ"
+measure "flowlens read --count (gzip)" "$F read --count $GZ"
+echo "== parse"
+row "wc -l" "baseline"
+row "mawk pass (sum bytes)" "$(ratio "mawk pass (sum bytes)" "flowlens read --count")x flowlens read --count"
+row "flowlens read --count" "$(ratio "flowlens read --count" "wc -l")x wc -l; $(echo "scale=0; $MB / ${T[flowlens read --count]}" | bc) MB/s"
+row "flowlens read -o csv" "$(ratio "flowlens read -o csv" "flowlens read --count")x read --count"
+row "gzip -dc" "baseline"
+row "flowlens read --count (gzip)" "$(ratio "flowlens read --count (gzip)" "gzip -dc")x gzip -dc"
+echo
+
+TOPSQL="SELECT srcaddr, dstaddr, sum(bytes) AS b FROM read_csv('$TXT', delim=' ', header=true) GROUP BY ALL ORDER BY b DESC LIMIT 10"
+TOPSQLGZ="SELECT srcaddr, dstaddr, sum(bytes) AS b FROM read_csv('$GZ', delim=' ', header=true) GROUP BY ALL ORDER BY b DESC LIMIT 10"
+measure "flowlens top srcaddr,dstaddr" "$F top srcaddr,dstaddr --by bytes -n 10 -o csv $TXT"
+measure "duckdb read_csv + GROUP BY" "bin/duckrun :memory: \"$TOPSQL\""
+measure "mawk associative array" "$AWK '\$14==\"OK\"{b[\$4\" \"\$5]+=\$10} END{for(k in b) print b[k], k}' $TXT | sort -rn | head -10"
+measure "flowlens top (gzip)" "$F top srcaddr,dstaddr --by bytes -n 10 -o csv $GZ"
+measure "duckdb read_csv + GROUP BY (gzip)" "bin/duckrun :memory: \"$TOPSQLGZ\""
+echo "== top srcaddr,dstaddr by bytes"
+row "flowlens top srcaddr,dstaddr" "baseline"
+row "duckdb read_csv + GROUP BY" "$(ratio "duckdb read_csv + GROUP BY" "flowlens top srcaddr,dstaddr")x slower than flowlens"
+row "mawk associative array" "$(ratio "mawk associative array" "flowlens top srcaddr,dstaddr")x slower than flowlens"
+row "flowlens top (gzip)" "$(ratio "flowlens top (gzip)" "gzip -dc")x gzip -dc"
+row "duckdb read_csv + GROUP BY (gzip)" "$(ratio "duckdb read_csv + GROUP BY (gzip)" "flowlens top (gzip)")x slower than flowlens"
+echo
+
+DB=$OUT/ingest.duckdb
+RUNS_SAVE=$RUNS; RUNS=1
+rm -f "$DB" "$DB".*
+measure "flowlens ingest" "$F ingest --db $DB $TXT"
+RUNS=$RUNS_SAVE
+measure "flowlens top (stored)" "$F top srcaddr,dstaddr --db $DB -n 10 -o csv"
+echo "== store"
+row "flowlens ingest" "$(echo "scale=2; $RECORDS / ${T[flowlens ingest]} / 1000000" | bc)M records/s; database $(( $(stat -c %s "$DB") / 1000000 )) MB"
+row "flowlens top (stored)" "$(ratio "flowlens top (stored)" "flowlens top srcaddr,dstaddr")x ad-hoc top on the text"
+
+if [ "${BIG:-0}" = 1 ]; then
+  BIGDB=$OUT/big.duckdb
+  if ! [ -s "$BIGDB" ]; then
+    cp "$DB" "$BIGDB"
+    # Double the stored rows until there are at least 100M (shifting
+    # times so the copies are distinct records).
+    while :; do
+      n=$(bin/duckrun "$BIGDB" "SELECT count(*) FROM flows")
+      [ "$n" -ge 100000000 ] && break
+      bin/duckrun "$BIGDB" "INSERT INTO flows SELECT * REPLACE (start + 86400 AS start, \"end\" + 86400 AS \"end\") FROM flows" "SELECT 1" >/dev/null
+    done
+  fi
+  n=$(bin/duckrun "$BIGDB" "SELECT count(*) FROM flows")
+  measure "flowlens top (100M stored)" "$F top srcaddr,dstaddr --db $BIGDB -n 10 -o csv"
+  echo "== $n stored records"
+  row "flowlens top (100M stored)" "database $(( $(stat -c %s "$BIGDB") / 1000000 )) MB"
+fi
