@@ -16,7 +16,6 @@ import (
 	"github.com/flowlens/flowlens/query/top"
 	"github.com/flowlens/flowlens/schema"
 	"github.com/flowlens/flowlens/source"
-	"github.com/flowlens/flowlens/source/local"
 	"github.com/flowlens/flowlens/store"
 	"github.com/flowlens/flowlens/store/duckdb"
 )
@@ -375,12 +374,12 @@ func ingest(ctx context.Context, e *env, sf *storeFlags, args []string, every in
 		return err
 	}
 	defer st.Close()
-	inputs, err := local.Expand(args)
+	inputs, err := expandSources(ctx, &sf.sourceFlags, args)
 	if err != nil {
 		return err
 	}
 	// Skip inputs whose very version is already in the ledger.
-	var todo []string
+	var todo []source.Input
 	skipped, replaced := 0, 0
 	sink, err := newStoreSink(ctx, st, nil, false)
 	if err != nil {
@@ -406,12 +405,12 @@ func ingest(ctx context.Context, e *env, sf *storeFlags, args []string, every in
 			replaced++
 		}
 		sink.objects[in.Name()] = obj
-		todo = append(todo, in.Name())
+		todo = append(todo, in)
 	}
 	start := time.Now()
 	var rep *source.Report
 	if len(todo) > 0 {
-		rep, err = readSources(ctx, e, &sf.sourceFlags, todo, schema.All(), sink)
+		rep, err = readInputs(ctx, e, &sf.sourceFlags, todo, schema.All(), sink)
 		if err != nil && rep == nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -70,11 +71,19 @@ func parseFormatFlag(s string) (*flowlog.Format, error) {
 // readSources expands args and runs the pipeline into sink, showing
 // progress and reporting bad records on stderr.
 func readSources(ctx context.Context, e *env, f *sourceFlags, args []string, want schema.Set, sink source.Sink) (*source.Report, error) {
-	cfg, err := f.config(want)
+	if _, err := f.config(want); err != nil {
+		return nil, err
+	}
+	inputs, err := expandSources(ctx, f, args)
 	if err != nil {
 		return nil, err
 	}
-	inputs, err := local.Expand(args)
+	return readInputs(ctx, e, f, inputs, want, sink)
+}
+
+// readInputs runs the pipeline over resolved inputs.
+func readInputs(ctx context.Context, e *env, f *sourceFlags, inputs []source.Input, want schema.Set, sink source.Sink) (*source.Report, error) {
+	cfg, err := f.config(want)
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +123,42 @@ func readSources(ctx context.Context, e *env, f *sourceFlags, args []string, wan
 		return rep, fmt.Errorf("%d of %d input(s) could not be read completely", rep.Failed, len(inputs))
 	}
 	return rep, nil
+}
+
+// expander resolves the SOURCE arguments of one URL scheme into inputs.
+type expander func(ctx context.Context, f *sourceFlags, args []string) ([]source.Input, error)
+
+// expanders maps URL schemes (s3://, cwl://) to their expanders; anything
+// without a known scheme is a local path.
+func expanders() map[string]expander {
+	return map[string]expander{}
+}
+
+// expandSources resolves SOURCE arguments, keeping their order.
+func expandSources(ctx context.Context, f *sourceFlags, args []string) ([]source.Input, error) {
+	ex := expanders()
+	var out []source.Input
+	for _, a := range args {
+		scheme, _, ok := strings.Cut(a, "://")
+		if ok {
+			fn, known := ex[scheme]
+			if !known {
+				return nil, usagef("%s: unsupported source scheme %q", a, scheme)
+			}
+			ins, err := fn(ctx, f, []string{a})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ins...)
+			continue
+		}
+		ins, err := local.Expand([]string{a})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ins...)
+	}
+	return out, nil
 }
 
 // reportProblems prints the first bad records in full, then the counts.

@@ -267,7 +267,12 @@ func newStoreSink(ctx context.Context, st store.Store, f *storeFlags, _ bool) (*
 	return &storeSink{ctx: ctx, st: st, tx: tx, f: f, kept: flowlog.NewBatch(), objects: map[string]store.Object{}}, nil
 }
 
+// objectOf is the ledger identity of an input. Inputs from remote sources
+// say it themselves (bucket/key/ETag for S3).
 func objectOf(in source.Input) store.Object {
+	if o, ok := in.(interface{ StoreObject() store.Object }); ok {
+		return o.StoreObject()
+	}
 	obj := store.Object{ID: in.Name(), Size: in.Size()}
 	if in == source.Stdin {
 		// Every read of standard input is new data.
