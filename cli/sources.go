@@ -23,6 +23,7 @@ type sourceFlags struct {
 	strict   bool
 	workers  int
 	progress string
+	aws      awsFlags // S3/SQS access and key-layout pruning (s3.go)
 }
 
 func (f *sourceFlags) register(c *cobra.Command) {
@@ -31,6 +32,7 @@ func (f *sourceFlags) register(c *cobra.Command) {
 	fl.BoolVar(&f.strict, "strict", false, "stop at the first bad record")
 	fl.IntVar(&f.workers, "workers", 0, "parsing goroutines (default: all cores)")
 	fl.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (when a terminal), always, never")
+	f.aws.register(c)
 }
 
 // config builds the pipeline settings; want is the set of fields needed.
@@ -49,6 +51,10 @@ func (f *sourceFlags) config(want schema.Set) (source.Config, error) {
 	cfg.Strict = f.strict
 	cfg.Want = want
 	cfg.Parquet = parquetReader
+	if f.aws.remote {
+		// Remote objects are latency-bound: keep more GETs going.
+		cfg.InputsInFlight = max(remoteInFlight, cfg.Workers+1)
+	}
 	switch f.progress {
 	case "auto", "always", "never":
 	default:
@@ -131,7 +137,7 @@ type expander func(ctx context.Context, f *sourceFlags, args []string) ([]source
 // expanders maps URL schemes (s3://, cwl://) to their expanders; anything
 // without a known scheme is a local path.
 func expanders() map[string]expander {
-	return map[string]expander{}
+	return map[string]expander{"s3": expandS3}
 }
 
 // expandSources resolves SOURCE arguments, keeping their order.
