@@ -337,6 +337,7 @@ func writeTop(e *env, f output.Format, keys []int, rows []top.Row) error {
 func newIngestCmd(e *env) *cobra.Command {
 	var sf storeFlags
 	var every int
+	var qf sqsFlags
 	c := &cobra.Command{
 		Use:   "ingest SOURCE...",
 		Short: "Load flow logs into the database, exactly once",
@@ -354,6 +355,9 @@ leaves no partial file behind.`,
 			if sf.filtered() {
 				return usagef("ingest loads whole inputs; filter when you query")
 			}
+			if isSQS(args) {
+				return ingestSQS(c.Context(), e, &sf, &qf, args)
+			}
 			return ingest(c.Context(), e, &sf, args, every)
 		},
 	}
@@ -361,6 +365,7 @@ leaves no partial file behind.`,
 	c.Flags().StringVar(&sf.db, "db", "flowlens.duckdb", "DuckDB database file")
 	c.Flags().StringVar(&sf.memory, "memory-limit", "", "DuckDB memory limit, e.g. 4GB (default: half of RAM)")
 	c.Flags().IntVar(&every, "commit-every", 64, "commit after this many inputs")
+	qf.register(c)
 	return c
 }
 
