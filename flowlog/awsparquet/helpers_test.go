@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
 
 	"github.com/flowlens/flowlens/flowlog"
 	"github.com/flowlens/flowlens/schema"
@@ -92,7 +93,8 @@ type fileOptions struct {
 	rowGroupRows int64 // rows per row group; 0 = one row group
 	pageBytes    int   // page buffer size; 0 = parquet-go's default
 	dataPageV1   bool
-	dict         bool // dictionary-encode string columns (as parquet-mr does)
+	dict         bool           // dictionary-encode string columns (as parquet-mr does)
+	codec        compress.Codec // nil: Snappy
 }
 
 // writeFile writes rows (keyed by file column name; nil or absent = NULL)
@@ -104,7 +106,11 @@ func writeFile(tb testing.TB, cols []wcol, rows []map[string]any, o fileOptions)
 		group[c.name] = c.node(o.dict)
 	}
 	sch := parquet.NewSchema("flows", group)
-	opts := []parquet.WriterOption{sch, parquet.Compression(&parquet.Snappy)}
+	codec := o.codec
+	if codec == nil {
+		codec = &parquet.Snappy
+	}
+	opts := []parquet.WriterOption{sch, parquet.Compression(codec)}
 	if o.rowGroupRows > 0 {
 		opts = append(opts, parquet.MaxRowsPerRowGroup(o.rowGroupRows))
 	}
@@ -278,7 +284,6 @@ func genLines(n int, seed uint64) []string {
 // file and the text parser's rows for the same records.
 func genFile(tb testing.TB, n int, o fileOptions) ([]byte, []map[string]any) {
 	tb.Helper()
-	b := parseText(tb, v5Format, genLines(n, 1)...)
-	rows := rowsOf(b)
+	rows := rowsOf(parseText(tb, v5Format, genLines(n, 1)...))
 	return writeFile(tb, awsColumns(v5Format.IDs), rows, o), rows
 }

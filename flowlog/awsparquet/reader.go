@@ -94,6 +94,8 @@ type column struct {
 // field catalog. Open it with Open; read it with Read.
 type File struct {
 	pf      *parquet.File
+	r       io.ReaderAt
+	size    int64
 	cols    []column
 	byField []int // catalog ID -> index in cols, or -1
 	format  *flowlog.Format
@@ -102,7 +104,16 @@ type File struct {
 
 // Open reads the footer of the Parquet file held in r (size bytes) and
 // matches its columns to the catalog. It reads no data pages.
-func Open(r io.ReaderAt, size int64) (*File, error) {
+func Open(r io.ReaderAt, size int64) (f *File, err error) {
+	defer func() {
+		// parquet-go may panic on a corrupt footer; the file is untrusted.
+		if p := recover(); p != nil {
+			f, err = nil, fmt.Errorf("opening Parquet file: %w (decoder panicked: %v)", errCorrupt, p)
+		}
+	}()
+	if err := checkFooter(r, size); err != nil {
+		return nil, fmt.Errorf("opening Parquet file: %w", err)
+	}
 	pf, err := parquet.OpenFile(r, size,
 		parquet.SkipPageIndex(true),
 		parquet.SkipBloomFilters(true),
@@ -111,7 +122,7 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening Parquet file: %w", err)
 	}
-	f := &File{pf: pf, byField: make([]int, schema.NumFields), format: &flowlog.Format{}}
+	f = &File{pf: pf, r: r, size: size, byField: make([]int, schema.NumFields), format: &flowlog.Format{}}
 	for i := range f.byField {
 		f.byField[i] = -1
 	}
@@ -128,9 +139,12 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 			}
 		}
 		if c.field >= 0 {
-			c.kind = leaf.Node.Type().Kind()
-			c.conv, c.div = pickConv(leaf.Node.Type(), schema.Fields[c.field].Type)
-			c.ptype = leaf.Node.Type().String()
+			t := leaf.Node.Type()
+			c.ptype = t.String()
+			if pt := t.PhysicalType(); pt != nil {
+				c.kind = parquet.Kind(*pt)
+				c.conv, c.div = pickConv(t, c.kind, schema.Fields[c.field].Type)
+			}
 			f.byField[c.field] = len(f.cols)
 			f.fields.Add(c.field)
 			f.format.IDs = append(f.format.IDs, c.field)
@@ -148,7 +162,7 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 }
 
 // pickConv chooses how values of type t are read into a field of type ft.
-func pickConv(t parquet.Type, ft schema.Type) (conv, int64) {
+func pickConv(t parquet.Type, k parquet.Kind, ft schema.Type) (conv, int64) {
 	unsigned := false
 	var div int64
 	if lt := t.LogicalType(); lt != nil && lt.Value != nil {
@@ -170,7 +184,6 @@ func pickConv(t parquet.Type, ft schema.Type) (conv, int64) {
 			div = 1_000_000
 		}
 	}
-	k := t.Kind()
 	switch ft {
 	case schema.String:
 		switch k {
@@ -262,7 +275,7 @@ func (f *File) Read(ctx context.Context, source string, want schema.Set,
 	defer func() {
 		// parquet-go may panic on corrupt input; the file is untrusted.
 		if p := recover(); p != nil {
-			err = fmt.Errorf("%sdecoding Parquet: corrupt file (decoder panicked: %v)", prefix(source), p)
+			err = fmt.Errorf("%sdecoding Parquet: %w (decoder panicked: %v)", prefix(source), errCorrupt, p)
 		}
 	}()
 	present := schema.Set{want[0] & f.fields[0], want[1] & f.fields[1]}
@@ -283,16 +296,29 @@ func (f *File) Read(ctx context.Context, source string, want schema.Set,
 		source: source,
 	}
 	var row int64 // rows before the current batch
+	var scratch []byte
+	meta := f.pf.Metadata()
 	for rgi, rg := range f.pf.RowGroups() {
 		n := rg.NumRows()
 		chunks := rg.ColumnChunks()
+		if rgi >= len(meta.RowGroups) {
+			return stats, errs, fmt.Errorf("%s%w: row group %d missing from the footer", prefix(source), errCorrupt, rgi)
+		}
 		curs := make([]cursor, len(read))
-		for j, ci := range read {
+		for _, ci := range read {
 			c := &f.cols[ci]
 			if c.index >= len(chunks) {
 				return stats, errs, fmt.Errorf("%srow group %d has no chunk for column %s", prefix(source), rgi, c.name)
 			}
-			curs[j] = cursor{col: c, pages: chunks[c.index].Pages()}
+			if c.index >= len(meta.RowGroups[rgi].Columns) {
+				return stats, errs, fmt.Errorf("%s%w: row group %d has no metadata for column %s", prefix(source), errCorrupt, rgi, c.name)
+			}
+			if err := checkChunk(f.r, f.size, &meta.RowGroups[rgi].Columns[c.index].MetaData, n, &scratch); err != nil {
+				return stats, errs, fmt.Errorf("%srow group %d column %s: %w", prefix(source), rgi, c.name, err)
+			}
+		}
+		for j, ci := range read {
+			curs[j] = cursor{col: &f.cols[ci], pages: chunks[f.cols[ci].index].Pages()}
 		}
 		err := func() error {
 			defer func() {

@@ -3,6 +3,7 @@ package awsparquet
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"math"
 	"sync"
@@ -10,6 +11,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/flowlens/flowlens/flowlog"
 	"github.com/flowlens/flowlens/schema"
@@ -61,6 +65,10 @@ func TestReadMatchesText(t *testing.T) {
 		{"data page v2", fileOptions{}},
 		{"data page v1", fileOptions{dataPageV1: true}},
 		{"dictionary", fileOptions{dict: true}},
+		{"lz4 raw", fileOptions{codec: &parquet.Lz4Raw}},
+		{"lz4 raw, data page v1, dictionary", fileOptions{codec: &parquet.Lz4Raw, dataPageV1: true, dict: true}},
+		{"gzip", fileOptions{codec: &parquet.Gzip}},
+		{"zstd", fileOptions{codec: &parquet.Zstd}},
 	}
 	for _, tc := range cases {
 		for _, l := range layouts {
@@ -594,5 +602,87 @@ func TestIsParquet(t *testing.T) {
 				t.Errorf("IsParquet(%q) = %v; want %v", tc.head, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestCorruptFilesAreRefused checks that declared sizes are verified before
+// anything is allocated from them: each of these files would otherwise make
+// parquet-go allocate gigabytes (the LZ4 one until the process dies).
+func TestCorruptFilesAreRefused(t *testing.T) {
+	text := parseText(t, flowlog.V2, v2Lines...)
+	lz4File := writeFile(t, awsColumns(flowlog.V2.IDs), rowsOf(text), fileOptions{codec: &parquet.Lz4Raw})
+
+	// firstPage finds the first page of column col: its offset and header length.
+	firstPage := func(t *testing.T, data []byte, col string) (int64, int, *format.PageHeader) {
+		t.Helper()
+		f, err := Open(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cc := range f.pf.Metadata().RowGroups[0].Columns {
+			if cc.MetaData.PathInSchema[0] != col {
+				continue
+			}
+			off := cc.MetaData.DataPageOffset
+			var h format.PageHeader
+			var proto thrift.CompactProtocol
+			var scratch []byte
+			n, err := readPageHeader(bytes.NewReader(data), off, int64(len(data)), &proto, &h, &scratch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return off, n, &h
+		}
+		t.Fatalf("no column %s", col)
+		return 0, 0, nil
+	}
+	cases := []struct {
+		name   string
+		mangle func(t *testing.T, data []byte) []byte
+		want   schema.Set
+		substr string
+	}{
+		{
+			name: "footer length past the file",
+			mangle: func(t *testing.T, data []byte) []byte {
+				binary.LittleEndian.PutUint32(data[len(data)-8:], 0xfffffff0)
+				return data
+			},
+			want:   schema.All(),
+			substr: "footer of 4294967280 bytes",
+		},
+		{
+			name: "LZ4 page that does not decompress",
+			mangle: func(t *testing.T, data []byte) []byte {
+				off, n, h := firstPage(t, data, "srcaddr")
+				body := data[off+int64(n) : off+int64(n)+int64(h.CompressedPageSize)]
+				if v2 := h.DataPageHeaderV2; v2.Valid {
+					body = body[v2.V.DefinitionLevelsByteLength+v2.V.RepetitionLevelsByteLength:]
+				}
+				for i := range body {
+					body[i] = 0xff
+				}
+				return data
+			},
+			want:   schema.SetOf(schema.FSrcAddr),
+			substr: "LZ4 page does not decompress",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			data := tc.mangle(t, bytes.Clone(lz4File))
+			res := readAll(data, tc.want)
+			if !errors.Is(res.err, errCorrupt) {
+				t.Fatalf("Read error %v; want a corrupt-file error", res.err)
+			}
+			if !bytes.Contains([]byte(res.err.Error()), []byte(tc.substr)) {
+				t.Errorf("error %q does not say %q", res.err, tc.substr)
+			}
+		})
+	}
+	// The damaged column is not read when it is not wanted.
+	data := cases[1].mangle(t, bytes.Clone(lz4File))
+	if res := readAll(data, schema.SetOf(schema.FDstAddr)); res.err != nil || len(res.rows) != len(v2Lines) {
+		t.Errorf("reading an intact column: %v, %d rows", res.err, len(res.rows))
 	}
 }
