@@ -117,6 +117,7 @@ type Store struct {
 	lock      *lockFile
 	tmpDir    string        // removed on Close (OpenMemory only)
 	txSem     chan struct{} // one ingest transaction at a time
+	stage     *stage        // buffers kept between transactions (guarded by txSem)
 	load      loader
 }
 

@@ -108,10 +108,23 @@ func (s *stage) append(b *flowlog.Batch, src int32) {
 		}
 		c.appendCol(&b.Cols[id], s.n, b.N)
 	}
+	s.src = grow(s.src, b.N)
 	for range b.N {
 		s.src = append(s.src, src)
 	}
 	s.n += b.N
+}
+
+// grow returns s with room for n more elements. It doubles the capacity
+// (append grows large slices by only 1.25x, which costs several copies of
+// a stage's hundreds of megabytes).
+func grow[T any](s []T, n int) []T {
+	if len(s)+n <= cap(s) {
+		return s
+	}
+	ns := make([]T, len(s), max(2*cap(s), len(s)+n, 4096))
+	copy(ns, s)
+	return ns
 }
 
 // growBits extends a bitmap to hold n bits; new bits are zero (NULL).
@@ -142,19 +155,20 @@ func (c *stageCol) padNull(k int) {
 	c.nulls += k
 	switch c.typ {
 	case schema.Int32:
-		c.i32 = append(c.i32, make([]int32, k)...)
+		c.i32 = append(grow(c.i32, k), make([]int32, k)...)
 	case schema.Int64, schema.Time:
-		c.i64 = append(c.i64, make([]int64, k)...)
+		c.i64 = append(grow(c.i64, k), make([]int64, k)...)
 	case schema.String:
 		c.padOffs(k)
 	case schema.IP:
 		c.padOffs(k)
-		c.bin = append(c.bin, make([]byte, 16*k)...)
+		c.bin = append(grow(c.bin, 16*k), make([]byte, 16*k)...)
 	}
 }
 
 func (c *stageCol) padOffs(k int) {
 	last := c.offs[len(c.offs)-1]
+	c.offs = grow(c.offs, k)
 	for range k {
 		c.offs = append(c.offs, last)
 	}
@@ -176,18 +190,24 @@ func (c *stageCol) appendCol(src *flowlog.Column, base, k int) {
 	}
 	switch c.typ {
 	case schema.Int32:
+		c.i32 = grow(c.i32, k)
 		for _, v := range src.Ints[:k] {
 			c.i32 = append(c.i32, int32(v))
 		}
 	case schema.Int64, schema.Time:
-		c.i64 = append(c.i64, src.Ints[:k]...)
+		c.i64 = append(grow(c.i64, k), src.Ints[:k]...)
 	case schema.String:
 		delta := int32(len(c.data)) - int32(src.Offs[0])
-		c.data = append(c.data, src.Data[src.Offs[0]:src.Offs[k]]...)
+		strs := src.Data[src.Offs[0]:src.Offs[k]]
+		c.data = append(grow(c.data, len(strs)), strs...)
+		c.offs = grow(c.offs, k)
 		for _, o := range src.Offs[1 : k+1] {
 			c.offs = append(c.offs, int32(o)+delta)
 		}
 	case schema.IP:
+		c.data = grow(c.data, 16*k) // IPv4 text is at most 15 bytes
+		c.bin = grow(c.bin, 16*k)
+		c.offs = grow(c.offs, k)
 		for i, a := range src.IPs[:k] {
 			if src.Valid[i] {
 				c.data = a.AppendTo(c.data)

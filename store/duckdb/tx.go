@@ -110,9 +110,22 @@ func (s *Store) Begin(ctx context.Context) (store.Tx, error) {
 		s:       s,
 		conn:    conn,
 		began:   time.Now().UTC().Truncate(time.Microsecond),
-		stage:   newStage(),
+		stage:   s.takeStage(),
 		objects: make(map[string]bool),
 	}, nil
+}
+
+// takeStage returns the stage kept from the last transaction (its warm
+// buffers spare the page faults of a fresh one), or a new stage. Only the
+// transaction holding txSem calls it.
+func (s *Store) takeStage() *stage {
+	st := s.stage
+	s.stage = nil
+	if st == nil {
+		return newStage()
+	}
+	st.reset()
+	return st
 }
 
 // tx is a store.Tx on one connection holding an open DuckDB transaction.
@@ -307,6 +320,7 @@ func (t *tx) Rollback() error {
 func (t *tx) end() {
 	t.done = true
 	t.conn.Close()
+	t.s.stage = t.stage // keep its buffers for the next transaction
 	t.stage = nil
 	<-t.s.txSem
 }
