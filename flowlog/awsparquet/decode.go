@@ -1,7 +1,6 @@
 package awsparquet
 
 import (
-	"bytes"
 	"math"
 	"net/netip"
 	"strconv"
@@ -260,12 +259,13 @@ func floatToInt(f float64, t schema.Type) (int64, string) {
 // parseIP decodes an IPv4 or IPv6 address as the text parser does: dotted
 // quads without leading zeros, IPv6 without a zone.
 func parseIP(v []byte) (netip.Addr, bool) {
-	if len(v) == 0 || bytes.IndexByte(v, '%') >= 0 {
+	if len(v) == 0 {
 		return netip.Addr{}, false
 	}
-	// netip keeps nothing of a zone-less input, so the string may alias v.
+	// The string aliases v only for the call: a zone, the one part netip
+	// would keep, is refused and the address dropped.
 	a, err := netip.ParseAddr(unsafe.String(unsafe.SliceData(v), len(v)))
-	if err != nil {
+	if err != nil || a.Zone() != "" {
 		return netip.Addr{}, false
 	}
 	return a, true

@@ -19,7 +19,11 @@
 // (`None`, `nan`, `NaN`, `null`, `NULL`) in integer and address columns.
 //
 // Reading is streamed row group by row group, page by page, in batches of at
-// most BatchRows rows; memory does not grow with the file size.
+// most BatchRows rows; memory does not grow with the file size. Each batch
+// carries the file's Format and, in Line, the 1-based number of the first
+// row it was read from. A file is untrusted input: page sizes and counts are
+// checked against hard caps before parquet-go allocates from them, and a
+// corrupt file ends its read with an error instead of exhausting memory.
 package awsparquet
 
 import (
