@@ -251,8 +251,9 @@ func (f *File) NumRowGroups() int { return len(f.pf.RowGroups()) }
 //
 // The batch handed to emit is reused once emit returns (copy what you keep);
 // an error from emit stops the read and is returned. Bad rows are skipped,
-// counted in the returned Stats, and the first MaxErrors are returned in
-// full. The error result is for problems that end the read early (an
+// counted in the returned Stats (Lines counts rows read, each either one of
+// Records or one of Bad, by reason in Reasons), and the first MaxErrors are
+// returned in full. The error result is for problems that end the read early (an
 // unreadable or corrupt file, a column whose type cannot hold its field,
 // ctx cancelled); the Stats and errors gathered until then are returned
 // with it.
