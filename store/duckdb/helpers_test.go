@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -151,6 +152,17 @@ func v2Lines(n, seed int) []string {
 	return out
 }
 
+// wideLines generates n records in allFormat: v2Lines plus a vpc-id, the
+// other fields NULL.
+func wideLines(n, seed int) []string {
+	out := v2Lines(n, seed)
+	rest := " vpc-0a1b" + strings.Repeat(" -", len(schema.Fields)-15)
+	for i := range out {
+		out[i] += rest
+	}
+	return out
+}
+
 // expectRow is the reference decoding of one text record: the value every
 // flows column should hold, computed from the tokens without the parser.
 func expectRow(f *flowlog.Format, line, source string) map[string]any {
@@ -184,8 +196,8 @@ func expectRow(f *flowlog.Format, line, source string) map[string]any {
 	return row
 }
 
-// flowsRows reads every flows column of every row in insertion order, as
-// maps; ingested_at is returned separately.
+// flowsRows reads every flows column of every row as maps, sorted by
+// their printed form; ingested_at is returned separately.
 func flowsRows(t testing.TB, s store.Store) ([]map[string]any, []any) {
 	t.Helper()
 	cols := store.Columns()
@@ -193,7 +205,7 @@ func flowsRows(t testing.TB, s store.Store) ([]map[string]any, []any) {
 	for i, c := range cols {
 		names[i] = ident(c.Name)
 	}
-	rows := queryAll(t, s, "SELECT "+strings.Join(names, ", ")+" FROM flows ORDER BY rowid")
+	rows := queryAll(t, s, "SELECT "+strings.Join(names, ", ")+" FROM flows")
 	var out []map[string]any
 	var at []any
 	for _, r := range rows {
@@ -207,7 +219,13 @@ func flowsRows(t testing.TB, s store.Store) ([]map[string]any, []any) {
 		}
 		out = append(out, m)
 	}
+	sortRows(out)
 	return out, at
+}
+
+// sortRows orders rows by their printed form (fmt prints maps sorted by key).
+func sortRows(rows []map[string]any) {
+	sort.Slice(rows, func(i, j int) bool { return fmt.Sprint(rows[i]) < fmt.Sprint(rows[j]) })
 }
 
 // useLoader makes s load with ld (Open prepared the default loader).

@@ -21,8 +21,13 @@ import (
 
 // arrowLoader hands the stage to DuckDB as an Arrow stream without copying:
 // the Arrow buffers point into the stage's slices, DuckDB scans them as a
-// view and `INSERT INTO flows SELECT ... FROM` the view. The stream is cut
+// view and `INSERT INTO <part> SELECT ... FROM` the view. The stream is cut
 // into record batches so that DuckDB's threads convert them in parallel.
+//
+// The view must be read whole and in schema order: with duckdb-go
+// v2.10506.0 a query that projects a subset of its columns reads the wrong
+// Arrow children (and crashes on strings), because the stream hands DuckDB
+// every column while DuckDB assumes the projection was applied.
 type arrowLoader struct{}
 
 // arrowView is the name of the view the stage is registered as.
@@ -36,7 +41,7 @@ func (arrowLoader) name() string { return "arrow" }
 
 func (arrowLoader) prepare(context.Context, *sql.DB) error { return nil }
 
-func (arrowLoader) load(ctx context.Context, conn *sql.Conn, st *stage, ingestedAt int64) (err error) {
+func (arrowLoader) load(ctx context.Context, conn *sql.Conn, st *stage, table string, ingestedAt int64) (err error) {
 	sch, recs := arrowRecords(st)
 	rdr, err := array.NewRecordReader(sch, recs)
 	for _, r := range recs {
@@ -70,7 +75,7 @@ func (arrowLoader) load(ctx context.Context, conn *sql.Conn, st *stage, ingested
 			err = fmt.Errorf("drop arrow view: %w", derr)
 		}
 	}()
-	if _, err := conn.ExecContext(ctx, insertSQL(stageColumns(st), arrowView), ingestedAt); err != nil {
+	if _, err := conn.ExecContext(ctx, insertSQL(table, stageColumns(st), arrowView), ingestedAt); err != nil {
 		return err
 	}
 	return nil

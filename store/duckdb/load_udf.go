@@ -15,7 +15,7 @@ import (
 
 // udfLoader exposes the stage as a table function whose DuckDB threads fill
 // data chunks vector by vector (duckdb-go's chunk API, the closest it has to
-// a vector-level appender), then runs `INSERT INTO flows SELECT ... FROM`
+// a vector-level appender), then runs `INSERT INTO <part> SELECT ... FROM`
 // it. The function finds the stage in the statement's context.
 type udfLoader struct{}
 
@@ -47,9 +47,9 @@ func (udfLoader) prepare(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-func (udfLoader) load(ctx context.Context, conn *sql.Conn, st *stage, ingestedAt int64) error {
+func (udfLoader) load(ctx context.Context, conn *sql.Conn, st *stage, table string, ingestedAt int64) error {
 	ctx = context.WithValue(ctx, stageCtxKey{}, st)
-	_, err := conn.ExecContext(ctx, insertSQL(stageColumns(st), udfName+"()"), ingestedAt)
+	_, err := conn.ExecContext(ctx, insertSQL(table, stageColumns(st), udfName+"()"), ingestedAt)
 	return err
 }
 

@@ -96,9 +96,14 @@ func (s *Store) Begin(ctx context.Context) (store.Tx, error) {
 		return nil, fmt.Errorf("begin ingest: %w", ctx.Err())
 	}
 	conn, err := s.db.Conn(ctx)
+	var parts []part
 	if err == nil {
 		_, err = conn.ExecContext(ctx, "BEGIN TRANSACTION")
+		if err == nil {
+			parts, err = loadParts(ctx, conn)
+		}
 		if err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 			conn.Close()
 		}
 	}
@@ -109,6 +114,7 @@ func (s *Store) Begin(ctx context.Context) (store.Tx, error) {
 	return &tx{
 		s:       s,
 		conn:    conn,
+		parts:   parts,
 		began:   time.Now().UTC().Truncate(time.Microsecond),
 		stage:   s.takeStage(),
 		objects: make(map[string]bool),
@@ -132,6 +138,7 @@ func (s *Store) takeStage() *stage {
 type tx struct {
 	s       *Store
 	conn    *sql.Conn
+	parts   []part // the part tables, including those this transaction added
 	began   time.Time
 	stage   *stage
 	objects map[string]bool // IDs begun in this transaction
@@ -181,8 +188,10 @@ func (t *tx) BeginObject(ctx context.Context, obj store.Object) error {
 		return t.fail(fmt.Errorf("ingest %s: ledger: %w", obj.ID, err))
 	}
 	if had {
-		if _, err := t.conn.ExecContext(ctx, `DELETE FROM `+store.Table+` WHERE `+ident(store.ColSource)+` = ?`, obj.ID); err != nil {
-			return t.fail(fmt.Errorf("ingest %s: delete earlier version: %w", obj.ID, err))
+		for _, p := range t.parts {
+			if _, err := t.conn.ExecContext(ctx, `DELETE FROM `+p.table()+` WHERE `+ident(store.ColSource)+` = ?`, obj.ID); err != nil {
+				return t.fail(fmt.Errorf("ingest %s: delete earlier version: %w", obj.ID, err))
+			}
 		}
 	}
 	t.objects[obj.ID] = true
@@ -219,8 +228,12 @@ func (t *tx) flush(ctx context.Context) error {
 	if t.stage.n == 0 {
 		return nil
 	}
-	if err := t.s.load.load(ctx, t.conn, t.stage, t.began.UnixMicro()); err != nil {
-		return t.fail(fmt.Errorf("ingest: load %d rows: %w", t.stage.n, err))
+	p, err := t.partFor(ctx, partColumns(t.stage))
+	if err != nil {
+		return t.fail(fmt.Errorf("ingest: %w", err))
+	}
+	if err := t.s.load.load(ctx, t.conn, t.stage, p.table(), t.began.UnixMicro()); err != nil {
+		return t.fail(fmt.Errorf("ingest: load %d rows into %s: %w", t.stage.n, p.table(), err))
 	}
 	// The current object keeps staging after the flush under a new index.
 	t.stage.reset()
@@ -228,6 +241,22 @@ func (t *tx) flush(ctx context.Context) error {
 		t.curSrc = t.stage.addSource(t.cur.ID)
 	}
 	return nil
+}
+
+// partFor returns the part table for rows with cols, adding it if needed.
+func (t *tx) partFor(ctx context.Context, cols []string) (part, error) {
+	sig := signature(cols)
+	for _, p := range t.parts {
+		if signature(p.columns) == sig {
+			return p, nil
+		}
+	}
+	p, err := addPart(ctx, t.conn, t.parts, cols)
+	if err != nil {
+		return p, fmt.Errorf("add part table for columns %s: %w", sig, err)
+	}
+	t.parts = append(t.parts, p)
+	return p, nil
 }
 
 // EndObject ends the current object and queues its ledger entry.
