@@ -45,6 +45,9 @@ func (c *Column) truncate(n int) {
 	}
 }
 
+// AppendNull appends a NULL value.
+func (c *Column) AppendNull() { c.appendNull() }
+
 // appendNull appends a NULL value.
 func (c *Column) appendNull() {
 	c.Valid = append(c.Valid, false)

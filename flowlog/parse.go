@@ -242,6 +242,18 @@ func valueError(id int, v []byte, reason string) *ParseError {
 	return &ParseError{Field: schema.Fields[id].Token, Value: string(v), Reason: reason}
 }
 
+// NormaliseEpoch applies the epoch rule to an integer time value read from
+// any encoding (text, JSON, Parquet). See normaliseEpoch.
+func NormaliseEpoch(x int64) (int64, string) { return normaliseEpoch(x) }
+
+// ParseInt decodes a non-negative decimal integer that fits t, returning a
+// Reason* constant when it does not.
+func ParseInt(v []byte, t schema.Type) (int64, string) { return parseInt(v, t) }
+
+// ParseIP decodes an address as the text parser does: dotted quads without
+// leading zeros, IPv6 without a zone.
+func ParseIP(v []byte) (netip.Addr, bool) { return parseIP(v) }
+
 // normaliseEpoch accepts millisecond epochs (as some exporters write them)
 // and turns them into seconds. Any value past the year 5138 in seconds is
 // taken to be milliseconds; one past the year 5138 in milliseconds is out of

@@ -2,9 +2,7 @@ package awsparquet
 
 import (
 	"math"
-	"net/netip"
 	"strconv"
-	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -22,7 +20,7 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 		for _, v := range vals {
 			b := v.ByteArray()
 			if v.IsNull() || isNullString(b) {
-				appendNull(col)
+				col.AppendNull()
 				continue
 			}
 			col.AppendString(b)
@@ -30,7 +28,7 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 	case convIntToString, convUintToString:
 		for _, v := range vals {
 			if v.IsNull() {
-				appendNull(col)
+				col.AppendNull()
 				continue
 			}
 			if c.conv == convUintToString {
@@ -44,7 +42,7 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 		for _, v := range vals {
 			f := floatOf(v, c.kind)
 			if v.IsNull() || math.IsNaN(f) {
-				appendNull(col)
+				col.AppendNull()
 				continue
 			}
 			if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
@@ -57,7 +55,7 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 	case convBoolToString:
 		for _, v := range vals {
 			if v.IsNull() {
-				appendNull(col)
+				col.AppendNull()
 				continue
 			}
 			d.scr = strconv.AppendBool(d.scr[:0], v.Boolean())
@@ -67,13 +65,13 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 		for i, v := range vals {
 			b := v.ByteArray()
 			if v.IsNull() || isNullText(b) {
-				appendNull(col)
+				col.AppendNull()
 				continue
 			}
-			a, ok := parseIP(b)
+			a, ok := flowlog.ParseIP(b)
 			if !ok {
 				d.reject(row0+i, c, b, flowlog.ReasonAddress)
-				appendNull(col)
+				col.AppendNull()
 				continue
 			}
 			col.AppendIP(a)
@@ -81,7 +79,7 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 	case convInt, convUint:
 		for i, v := range vals {
 			if v.IsNull() {
-				appendNull(col)
+				col.AppendNull()
 				continue
 			}
 			var x int64
@@ -89,7 +87,7 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 				u := uintOf(v, c.kind)
 				if u > math.MaxInt64 {
 					d.reject(row0+i, c, strconv.AppendUint(d.scr[:0], u, 10), flowlog.ReasonRange)
-					appendNull(col)
+					col.AppendNull()
 					continue
 				}
 				x = int64(u)
@@ -101,11 +99,17 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 			}
 			if x < 0 || (ft == schema.Int32 && x > math.MaxInt32) {
 				d.reject(row0+i, c, strconv.AppendInt(d.scr[:0], x, 10), flowlog.ReasonRange)
-				appendNull(col)
+				col.AppendNull()
 				continue
 			}
 			if ft == schema.Time && c.div == 0 {
-				x = normaliseEpoch(x)
+				nx, reason := flowlog.NormaliseEpoch(x)
+				if reason != "" {
+					d.reject(row0+i, c, strconv.AppendInt(d.scr[:0], x, 10), reason)
+					col.AppendNull()
+					continue
+				}
+				x = nx
 			}
 			col.AppendInt(x)
 		}
@@ -113,17 +117,23 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 		for i, v := range vals {
 			b := v.ByteArray()
 			if v.IsNull() || isNullText(b) {
-				appendNull(col)
+				col.AppendNull()
 				continue
 			}
-			x, reason := parseInt(b, ft)
+			x, reason := flowlog.ParseInt(b, ft)
 			if reason != "" {
 				d.reject(row0+i, c, b, reason)
-				appendNull(col)
+				col.AppendNull()
 				continue
 			}
 			if ft == schema.Time {
-				x = normaliseEpoch(x)
+				nx, reason := flowlog.NormaliseEpoch(x)
+				if reason != "" {
+					d.reject(row0+i, c, strconv.AppendInt(d.scr[:0], x, 10), reason)
+					col.AppendNull()
+					continue
+				}
+				x = nx
 			}
 			col.AppendInt(x)
 		}
@@ -131,35 +141,29 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 		for i, v := range vals {
 			f := floatOf(v, c.kind)
 			if v.IsNull() || math.IsNaN(f) {
-				appendNull(col)
+				col.AppendNull()
 				continue
 			}
 			x, reason := floatToInt(f, ft)
 			if reason != "" {
 				d.reject(row0+i, c, strconv.AppendFloat(d.scr[:0], f, 'g', -1, 64), reason)
-				appendNull(col)
+				col.AppendNull()
 				continue
 			}
 			if ft == schema.Time {
-				x = normaliseEpoch(x)
+				nx, reason := flowlog.NormaliseEpoch(x)
+				if reason != "" {
+					d.reject(row0+i, c, strconv.AppendInt(d.scr[:0], x, 10), reason)
+					col.AppendNull()
+					continue
+				}
+				x = nx
 			}
 			col.AppendInt(x)
 		}
 	}
 }
 
-// appendNull appends a NULL value to col.
-func appendNull(col *flowlog.Column) {
-	col.Valid = append(col.Valid, false)
-	switch col.Type {
-	case schema.String:
-		col.Offs = append(col.Offs, uint32(len(col.Data)))
-	case schema.IP:
-		col.IPs = append(col.IPs, netip.Addr{})
-	default:
-		col.Ints = append(col.Ints, 0)
-	}
-}
 
 func intOf(v parquet.Value, k parquet.Kind) int64 {
 	if k == parquet.Int32 {
@@ -202,38 +206,7 @@ func isNullText(b []byte) bool {
 	return false
 }
 
-// normaliseEpoch applies the text parser's rule: an epoch of 1e11 or more
-// (past the year 5138 in seconds) is in milliseconds.
-func normaliseEpoch(x int64) int64 {
-	if x >= 100_000_000_000 {
-		return x / 1000
-	}
-	return x
-}
 
-// parseInt decodes a non-negative decimal integer that fits t, with the text
-// parser's rules and reasons.
-func parseInt(v []byte, t schema.Type) (int64, string) {
-	if len(v) == 0 {
-		return 0, flowlog.ReasonInteger
-	}
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return 0, flowlog.ReasonInteger
-		}
-	}
-	if len(v) > 19 {
-		return 0, flowlog.ReasonRange
-	}
-	var x uint64
-	for _, c := range v {
-		x = x*10 + uint64(c-'0')
-	}
-	if x > limitOf(t) {
-		return 0, flowlog.ReasonRange
-	}
-	return int64(x), ""
-}
 
 func limitOf(t schema.Type) uint64 {
 	if t == schema.Int32 {
@@ -256,17 +229,3 @@ func floatToInt(f float64, t schema.Type) (int64, string) {
 	return int64(f), ""
 }
 
-// parseIP decodes an IPv4 or IPv6 address as the text parser does: dotted
-// quads without leading zeros, IPv6 without a zone.
-func parseIP(v []byte) (netip.Addr, bool) {
-	if len(v) == 0 {
-		return netip.Addr{}, false
-	}
-	// The string aliases v only for the call: a zone, the one part netip
-	// would keep, is refused and the address dropped.
-	a, err := netip.ParseAddr(unsafe.String(unsafe.SliceData(v), len(v)))
-	if err != nil || a.Zone() != "" {
-		return netip.Addr{}, false
-	}
-	return a, true
-}
