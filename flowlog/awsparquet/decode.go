@@ -164,7 +164,6 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 	}
 }
 
-
 func intOf(v parquet.Value, k parquet.Kind) int64 {
 	if k == parquet.Int32 {
 		return int64(v.Int32())
@@ -206,8 +205,6 @@ func isNullText(b []byte) bool {
 	return false
 }
 
-
-
 func limitOf(t schema.Type) uint64 {
 	if t == schema.Int32 {
 		return math.MaxInt32
@@ -228,4 +225,3 @@ func floatToInt(f float64, t schema.Type) (int64, string) {
 	}
 	return int64(f), ""
 }
-
