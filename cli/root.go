@@ -88,6 +88,7 @@ func newRoot(e *env) *cobra.Command {
 		newQueryCmd(e),
 		newQueriesCmd(e),
 		newTopCmd(e),
+		newHuntCmd(e),
 	)
 	return root
 }
