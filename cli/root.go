@@ -89,6 +89,7 @@ func newRoot(e *env) *cobra.Command {
 		newQueriesCmd(e),
 		newTopCmd(e),
 		newHuntCmd(e),
+		newIntelCmd(e),
 	)
 	return root
 }

@@ -48,7 +48,7 @@ func ListFiles(dir string) ([]string, error) {
 	var out []string
 	for _, e := range ents {
 		name := e.Name()
-		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".meta.json") || strings.HasSuffix(name, ".tmp") {
+		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || strings.HasSuffix(name, metaSuffix) || strings.HasSuffix(name, ".tmp") {
 			continue
 		}
 		out = append(out, filepath.Join(dir, name))
