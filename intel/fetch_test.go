@@ -83,11 +83,15 @@ func TestFetch(t *testing.T) {
 			wantStatus: Updated, wantBody: v2, wantInds: 3, wantSent: `"v1"|Mon, 11 Mar 2024 10:05:13 GMT`},
 		{name: "server error keeps the copy", change: func(s *feedServer) { s.status = 500 },
 			wantErr: "HTTP 500", wantBody: v2, wantInds: 3, wantSent: `"v2"|Mon, 11 Mar 2024 11:00:00 GMT`},
-		{name: "not a list keeps the copy", change: func(s *feedServer) { s.status, s.body, s.etag = 0, "<html>\n<body>maintenance</body>\n</html>\n", `"v3"` },
+		{name: "not a list keeps the copy", change: func(s *feedServer) {
+			s.status, s.body, s.etag = 0, "<html>\n<body>maintenance</body>\n</html>\n", `"v3"`
+		},
 			wantErr: "not an indicator list", wantBody: v2, wantInds: 3, wantSent: `"v2"|Mon, 11 Mar 2024 11:00:00 GMT`},
 		{name: "timeout keeps the copy", change: func(s *feedServer) { s.delay = 300 * time.Millisecond },
 			client: &http.Client{Timeout: 50 * time.Millisecond}, wantErr: "Timeout", wantBody: v2, wantInds: 3, wantSent: `"v2"|Mon, 11 Mar 2024 11:00:00 GMT`},
-		{name: "Last-Modified alone", change: func(s *feedServer) { s.delay, s.body, s.etag, s.modified = 0, string(v1), "", "Tue, 12 Mar 2024 08:00:00 GMT" },
+		{name: "Last-Modified alone", change: func(s *feedServer) {
+			s.delay, s.body, s.etag, s.modified = 0, string(v1), "", "Tue, 12 Mar 2024 08:00:00 GMT"
+		},
 			wantStatus: Updated, wantBody: string(v1), wantInds: 2, wantSent: `"v2"|Mon, 11 Mar 2024 11:00:00 GMT`},
 		{name: "304 by date", wantStatus: NotModified, wantBody: string(v1), wantInds: 2, wantSent: `|Tue, 12 Mar 2024 08:00:00 GMT`},
 	}
