@@ -182,10 +182,33 @@ func TestLookupMissDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// feedText renders n random indicators as a plain list.
+// feedIndicators returns n indicators shaped like the big public feeds
+// together: IPv4 hosts, 1% CIDR blocks from /12 to /24, 1% IPv6.
+func feedIndicators(r *rand.Rand, n int) []Indicator {
+	inds := make([]Indicator, n)
+	for i := range inds {
+		a := netip.AddrFrom4([4]byte{byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32())})
+		p := netip.PrefixFrom(a, 32)
+		switch r.IntN(100) {
+		case 0:
+			p = netip.PrefixFrom(a, 12+r.IntN(13)).Masked()
+		case 1:
+			var b [16]byte
+			b[0], b[1] = 0x2a, byte(r.Uint32())
+			for j := 2; j < 16; j++ {
+				b[j] = byte(r.Uint32())
+			}
+			p = netip.PrefixFrom(netip.AddrFrom16(b), 128)
+		}
+		inds[i] = Indicator{Prefix: p, List: fmt.Sprintf("list%d", i%3), Comment: fmt.Sprint(i % 100)}
+	}
+	return inds
+}
+
+// feedText renders n feed-like indicators as a plain list.
 func feedText(n int) []byte {
 	var buf bytes.Buffer
-	for _, in := range randomIndicators(rand.New(rand.NewPCG(5, 6)), n) {
+	for _, in := range feedIndicators(rand.New(rand.NewPCG(5, 6)), n) {
 		buf.WriteString(PrefixString(in.Prefix))
 		buf.WriteString(" # ")
 		buf.WriteString(in.List)
@@ -211,11 +234,11 @@ func BenchmarkLoad(b *testing.B) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "indicators/s")
 }
 
-// BenchmarkLookup looks random addresses (mostly misses) up in a Set of
-// 1M indicators.
+// BenchmarkLookup looks random addresses (mostly misses) and indicator
+// addresses (hits) up in a Set of 1M feed-like indicators.
 func BenchmarkLookup(b *testing.B) {
 	r := rand.New(rand.NewPCG(7, 8))
-	set := NewSet(randomIndicators(r, 1<<20))
+	set := NewSet(feedIndicators(r, 1<<20))
 	addrs := make([]netip.Addr, 4096)
 	for i := range addrs {
 		addrs[i] = netip.AddrFrom4([4]byte{byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32())})
