@@ -6,7 +6,7 @@ import (
 	"github.com/flowlens/flowlens/schema"
 )
 
-// Table is the name of the table holding flow records.
+// Table is the name of the table (or view) queries read flow records from.
 const Table = "flows"
 
 // Kind is the dialect-neutral type of a `flows` column. Each store maps it

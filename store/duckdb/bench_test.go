@@ -53,10 +53,14 @@ var benchData = sync.OnceValue(func() []*flowlog.Batch {
 //
 //	go test -tags duckdb_arrow -run '^$' -bench Load -benchtime 5x ./store/duckdb/
 func BenchmarkLoad(b *testing.B) {
-	all := append(append([]loader{}, loaders...), appenderLoader{}, parquetLoader{})
-	for _, ld := range all {
+	for _, ld := range allLoaders() {
 		b.Run(ld.name(), func(b *testing.B) { benchLoad(b, ld, 0) })
 	}
+}
+
+// allLoaders returns the production loaders and the benchmark-only ones.
+func allLoaders() []loader {
+	return append(append([]loader{}, loaders...), appenderLoader{}, parquetLoader{})
 }
 
 // BenchmarkLoadFlushRows varies the stage size of the default loader.

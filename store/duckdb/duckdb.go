@@ -2,6 +2,19 @@
 // database file (or in memory, for ad-hoc queries over SOURCE arguments),
 // loaded in bulk with an ingest ledger committed in the same transaction.
 //
+// Layout: `flows` is a view with every column of store.Columns(); the rows
+// live in part tables, one per set of columns the data carries (see
+// schema.go). ingest_ledger records every committed source object,
+// schema_version the applied migrations.
+//
+// Loading: an ingest transaction copies batches into a columnar stage and
+// moves it into a part table with one INSERT per Config.FlushRows rows.
+// Built with the duckdb_arrow build tag (`go build -tags duckdb_arrow`),
+// the stage reaches DuckDB as a zero-copy Arrow stream, the fastest path
+// the binding offers; without the tag a table function fills DuckDB's data
+// chunks instead. BenchmarkLoad compares them with the Appender and with
+// Parquet staging.
+//
 // Processes: one writer at a time. Open takes an exclusive flock on
 // "<path>.lock" (holding the writer's PID) for the Store's lifetime, so a
 // second writer fails at once with a *store.LockedError ("store is locked by

@@ -160,7 +160,7 @@ func TestRoundTrip(t *testing.T) {
 			{"/logs/all.log", allFormat, all}, {"/logs/a.log", flowlog.V2, v2}, {"/logs/c.log", allFormat, all[:2]},
 		}},
 	}
-	for _, ld := range loaders {
+	for _, ld := range allLoaders() {
 		for _, tc := range cases {
 			t.Run(ld.name()+"/"+tc.name, func(t *testing.T) {
 				s, err := OpenMemory(Config{FlushRows: tc.flushRows, MemoryLimit: 1 << 30})
