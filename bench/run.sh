@@ -36,7 +36,8 @@ measure() {
   for _ in $(seq "$RUNS"); do
     local out
     if [ -x /usr/bin/time ]; then
-      out=$( { /usr/bin/time -f "%e %M" bash -c "$*" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+      /usr/bin/time -o "$OUT/.time" -f "%e %M" bash -c "$*" >/dev/null 2>&1
+      out=$(tail -1 "$OUT/.time")
     else
       local s e; s=$(date +%s.%N); bash -c "$*" >/dev/null 2>&1; e=$(date +%s.%N)
       out="$(echo "$e - $s" | bc) 0"
