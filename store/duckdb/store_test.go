@@ -540,3 +540,27 @@ func parseSize(s string) (float64, error) {
 	}
 	return v * mult, nil
 }
+
+func TestIngestLeavesSessionSettings(t *testing.T) {
+	s, _ := openTemp(t, nil)
+	// One connection: the pool hands the ingest's connection to the query.
+	s.DB().SetMaxOpenConns(1)
+	for _, commit := range []bool{true, false} {
+		tx, err := s.Begin(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if commit {
+			err = tx.Commit(context.Background())
+		} else {
+			err = tx.Rollback()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := queryAll(t, s, "SELECT current_setting('preserve_insertion_order')")
+		if d := cmp.Diff([][]any{{true}}, got); d != "" {
+			t.Errorf("commit %v: preserve_insertion_order after ingest (-want +got):\n%s", commit, d)
+		}
+	}
+}
