@@ -62,11 +62,22 @@ func (s *stage) addSource(id string) int32 {
 	return int32(len(s.sources) - 1)
 }
 
-// fits reports whether b's strings can be added without overflowing the
-// int32 offsets of a string column.
+// maxIPText bounds the text form of an address (IPv4-mapped IPv6).
+const maxIPText = len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")
+
+// fits reports whether b's strings and address texts can be added without
+// overflowing the int32 offsets of a column.
 func (s *stage) fits(b *flowlog.Batch) bool {
-	for id := range schema.Fields {
-		if b.Present.Has(id) && s.cols[id].used && len(s.cols[id].data)+len(b.Cols[id].Data) > math.MaxInt32 {
+	for id, f := range schema.Fields {
+		c := &s.cols[id]
+		if !b.Present.Has(id) || !c.used {
+			continue
+		}
+		add := len(b.Cols[id].Data)
+		if f.Type == schema.IP {
+			add = maxIPText * b.N
+		}
+		if len(c.data)+add > math.MaxInt32 {
 			return false
 		}
 	}

@@ -564,3 +564,51 @@ func TestIngestLeavesSessionSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestReingestReplaces(t *testing.T) {
+	// A caller that ingests an unchanged object anyway (ignoring Check)
+	// replaces its rows: the store never holds an object twice.
+	ctx := context.Background()
+	s, _ := openTemp(t, nil)
+	o := store.Object{ID: "s3://bucket/AWSLogs/x.log.gz", Size: 4096, ETag: "0123abcd", Hash: "sha256:feed"}
+	for round := 1; round <= 2; round++ {
+		before := time.Now().UTC().Truncate(time.Microsecond)
+		tx, err := s.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.BeginObject(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range parseBatches(t, flowlog.V2, v2Lines(25, round), 10) {
+			if err := tx.Append(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.EndObject(ctx, store.Result{Records: 25, Bad: int64(round)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, s, "SELECT count(*) FROM flows WHERE source = ?", o.ID); n != 25 {
+			t.Errorf("round %d: %d rows of the object, want 25", round, n)
+		}
+		entries, err := s.Ledger(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 {
+			t.Fatalf("round %d: ledger %+v, want one entry", round, entries)
+		}
+		e := entries[0]
+		if e.IngestedAt.Before(before) || e.IngestedAt.After(time.Now()) {
+			t.Errorf("round %d: ingested_at %v, want the transaction's start (~%v)", round, e.IngestedAt, before)
+		}
+		e.IngestedAt = time.Time{}
+		want := store.LedgerEntry{Object: o, Result: store.Result{Records: 25, Bad: int64(round)}}
+		if d := cmp.Diff(want, e); d != "" {
+			t.Errorf("round %d: ledger entry (-want +got):\n%s", round, d)
+		}
+	}
+}
