@@ -424,15 +424,19 @@ func ingest(ctx context.Context, e *env, sf *storeFlags, args []string, every in
 		}
 	}
 	el := time.Since(start)
-	var recs, bad int64
+	recs := sink.records
+	var bad int64
 	if rep != nil {
-		recs, bad = rep.Total.Records, rep.Total.Bad
+		bad = rep.Total.Bad
 	}
 	rate := ""
 	if el > 0 && recs > 0 {
 		rate = fmt.Sprintf(" (%.2fM records/s)", float64(recs)/el.Seconds()/1e6)
 	}
 	fmt.Fprintf(e.stderr, "flowlens: ingested %d input(s) into %s: %d records, %d bad, in %.2fs%s; %d unchanged skipped, %d replaced\n",
-		len(todo), cfg.Path, recs, bad, el.Seconds(), rate, skipped, replaced)
+		len(todo)-sink.aborted, cfg.Path, recs, bad, el.Seconds(), rate, skipped, replaced)
+	if sink.aborted > 0 {
+		fmt.Fprintf(e.stderr, "flowlens: %d input(s) could not be read completely and were left out; they will be read again next time\n", sink.aborted)
+	}
 	return err
 }

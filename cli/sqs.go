@@ -134,6 +134,7 @@ func ingestMessages(ctx context.Context, e *env, sf *storeFlags, qf *sqsFlags, q
 	defer stop()
 	var done []sqs.Message // messages to delete after the commit
 	var todo []source.Input
+	objectsOf := map[string][]string{} // message ID -> names of its objects to read
 	sink, err := newStoreSink(ctx, st, nil, false)
 	if err != nil {
 		return 0, err
@@ -181,21 +182,43 @@ func ingestMessages(ctx context.Context, e *env, sf *storeFlags, qf *sqsFlags, q
 			}
 			sink.objects[obj.Name()] = id
 			todo = append(todo, obj)
+			objectsOf[m.ID] = append(objectsOf[m.ID], obj.Name())
 		}
 		if ok {
 			done = append(done, m)
 		}
 	}
 	var recs int64
+	failed := map[string]bool{}
 	if len(todo) > 0 {
 		rep, err := readInputs(ctx, e, &sf.sourceFlags, todo, schema.All(), sink)
 		if err != nil && rep == nil {
 			return 0, err
 		}
+		recs = sink.records
 		if rep != nil {
-			recs = rep.Total.Records
+			for _, in := range rep.Inputs {
+				if in.Err != nil {
+					failed[in.Name] = true
+				}
+			}
 		}
 	}
+	// A message whose object could not be read stays on the queue: the
+	// object was left out of the ledger and comes back with it.
+	keep := done[:0]
+	for _, m := range done {
+		bad := false
+		for _, name := range objectsOf[m.ID] {
+			bad = bad || failed[name]
+		}
+		if bad {
+			fmt.Fprintf(e.stderr, "flowlens: error: message %s: an object could not be read; left for redelivery\n", m.ID)
+			continue
+		}
+		keep = append(keep, m)
+	}
+	done = keep
 	if beforeSQSCommit != nil {
 		if err := beforeSQSCommit(); err != nil {
 			return 0, err

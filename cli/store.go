@@ -256,7 +256,8 @@ type storeSink struct {
 	// Commit every CommitEvery inputs (0: only at the end).
 	CommitEvery int
 	pending     int
-	records     int64
+	records     int64 // records of inputs ended in the ledger
+	aborted     int   // inputs left out because they could not be read
 }
 
 func newStoreSink(ctx context.Context, st store.Store, f *storeFlags, _ bool) (*storeSink, error) {
@@ -308,11 +309,18 @@ func (s *storeSink) Batch(b *flowlog.Batch) error {
 		}
 		b = s.kept
 	}
-	s.records += int64(b.N)
 	return s.tx.Append(s.ctx, b)
 }
 
+// EndInput records a fully read input in the ledger. An input that could
+// not be read to its end (res.Err) is left out, rows and all, so the next
+// run reads it again; the run reports it and exits 1.
 func (s *storeSink) EndInput(in source.Input, res *source.InputResult) error {
+	if res.Err != nil {
+		s.aborted++
+		return s.tx.AbortObject(s.ctx)
+	}
+	s.records += res.Stats.Records
 	if err := s.tx.EndObject(s.ctx, store.Result{Records: res.Stats.Records, Bad: res.Stats.Bad}); err != nil {
 		return err
 	}

@@ -127,6 +127,13 @@ type Tx interface {
 	// EndObject ends the current object and records it in the ledger with
 	// res.
 	EndObject(ctx context.Context, res Result) error
+	// AbortObject ends the current object without recording it: its rows
+	// appended in this transaction are discarded and its ledger entry is
+	// removed, so a later ingest reads it again. Callers use it for an
+	// object that could not be read to its end (a corrupt or truncated
+	// object); rows of an earlier version were already deleted by
+	// BeginObject.
+	AbortObject(ctx context.Context) error
 	// Commit makes the rows and ledger entries durable and visible.
 	Commit(ctx context.Context) error
 	// Rollback discards the transaction.

@@ -612,3 +612,59 @@ func TestReingestReplaces(t *testing.T) {
 		}
 	}
 }
+
+func TestAbortObject(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t, func(c *Config) { c.FlushRows = 50 })
+	a := fileObject("/logs/a.log", 100)
+	b := fileObject("/logs/b.log", 200)
+	ingest(t, s, []store.Object{a}, [][]*flowlog.Batch{parseBatches(t, flowlog.V2, v2Lines(80, 1), 40)})
+
+	// a changes and turns out corrupt half-way (rows both flushed and
+	// staged); b in the same transaction is fine.
+	a2 := a
+	a2.Size = 150
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := tx.BeginObject(ctx, a2); err != nil {
+		t.Fatal(err)
+	}
+	for _, bt := range parseBatches(t, flowlog.V2, v2Lines(70, 2), 30) {
+		if err := tx.Append(ctx, bt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.AbortObject(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.BeginObject(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	for _, bt := range parseBatches(t, flowlog.V2, v2Lines(20, 3), 30) {
+		if err := tx.Append(ctx, bt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.EndObject(ctx, store.Result{Records: 20}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	perSrc := map[string]int64{}
+	for _, r := range queryAll(t, s, "SELECT source, count(*) FROM flows GROUP BY source") {
+		perSrc[r[0].(string)] = r[1].(int64)
+	}
+	if d := cmp.Diff(map[string]int64{b.ID: 20}, perSrc); d != "" {
+		t.Fatalf("rows per source after abort (-want +got):\n%s", d)
+	}
+	// Neither version of a is in the ledger: the next run reads it again.
+	for _, o := range []store.Object{a, a2} {
+		if st, err := s.Check(ctx, o); err != nil || st != store.StatusNew {
+			t.Fatalf("status of %+v after abort: %v %v, want new", o, st, err)
+		}
+	}
+}

@@ -277,6 +277,32 @@ func (t *tx) EndObject(ctx context.Context, res store.Result) error {
 	return nil
 }
 
+// AbortObject discards the current object's rows and ledger entry.
+func (t *tx) AbortObject(ctx context.Context) error {
+	if err := t.usable("abort object"); err != nil {
+		return err
+	}
+	if t.cur == nil {
+		return fmt.Errorf("ingest: abort object outside an object")
+	}
+	id := t.cur.ID
+	// Load what is staged so every row of the object is in a part table,
+	// then delete them there; the path is rare (corrupt inputs).
+	if err := t.flush(ctx); err != nil {
+		return err
+	}
+	for _, p := range t.parts {
+		if _, err := t.conn.ExecContext(ctx, `DELETE FROM `+p.table()+` WHERE `+ident(store.ColSource)+` = ?`, id); err != nil {
+			return t.fail(fmt.Errorf("ingest %s: abort: %w", id, err))
+		}
+	}
+	if _, err := t.conn.ExecContext(ctx, `DELETE FROM `+ledgerTable+` WHERE source_id = ?`, id); err != nil {
+		return t.fail(fmt.Errorf("ingest %s: abort: ledger: %w", id, err))
+	}
+	t.cur = nil
+	return nil
+}
+
 // ledgerChunk bounds the rows of one ledger INSERT statement.
 const ledgerChunk = 256
 
