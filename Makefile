@@ -2,6 +2,8 @@
 # commands README.md names.
 
 GO       ?= go
+# The Arrow bulk-load path of the DuckDB store is behind a build tag.
+export GOFLAGS := $(GOFLAGS) -tags=duckdb_arrow
 BIN      := bin/flowlens
 PKGS     := ./...
 # Packages that run goroutines get the race detector.
