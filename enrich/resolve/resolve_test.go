@@ -1,0 +1,345 @@
+package resolve
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/miekg/dns"
+)
+
+// DNSServer is a real DNS server on 127.0.0.1 answering PTR queries from
+// a table; it counts the queries it saw.
+type DNSServer struct {
+	Addr    string
+	Queries atomic.Int64
+	srv     *dns.Server
+}
+
+// StartDNS serves names (address -> PTR names; an address mapped to nil
+// gets an empty answer, one missing gets NXDOMAIN).
+func StartDNS(t testing.TB, names map[netip.Addr][]string) *DNSServer {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &DNSServer{Addr: pc.LocalAddr().String()}
+	byName := map[string][]string{}
+	present := map[string]bool{}
+	for a, ns := range names {
+		r, _ := dns.ReverseAddr(a.String())
+		byName[r] = ns
+		present[r] = true
+	}
+	started := make(chan struct{})
+	s.srv = &dns.Server{PacketConn: pc, NotifyStartedFunc: func() { close(started) },
+		Handler: dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+			s.Queries.Add(1)
+			m := new(dns.Msg)
+			m.SetReply(req)
+			q := req.Question[0]
+			if q.Qtype != dns.TypePTR || !present[q.Name] {
+				m.Rcode = dns.RcodeNameError
+			}
+			for _, n := range byName[q.Name] {
+				m.Answer = append(m.Answer, &dns.PTR{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 300}, Ptr: dns.Fqdn(n)})
+			}
+			w.WriteMsg(m)
+		})}
+	go s.srv.ActivateAndServe()
+	<-started
+	t.Cleanup(func() { s.srv.Shutdown() })
+	return s
+}
+
+// TLSServer is a real TLS server on 127.0.0.1 presenting a certificate
+// with DNS names; it records the SNI names clients sent.
+type TLSServer struct {
+	Addr string
+	Port int
+	mu   sync.Mutex
+	SNI  []string
+}
+
+// StartTLS serves a self-signed certificate for dnsNames.
+func StartTLS(t testing.TB, dnsNames ...string) *TLSServer {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "default.test"}, DNSNames: dnsNames,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &TLSServer{}
+	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		s.mu.Lock()
+		s.SNI = append(s.SNI, h.ServerName)
+		s.mu.Unlock()
+		return &cert, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Addr = ln.Addr().String()
+	s.Port = ln.Addr().(*net.TCPAddr).Port
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				c.(*tls.Conn).Handshake()
+				c.Close()
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return s
+}
+
+// silent returns a UDP and a TCP address on 127.0.0.1 that accept but
+// never answer.
+func silent(t *testing.T) (udp, tcp string) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		pc.Close()
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return pc.LocalAddr().String(), ln.Addr().String()
+}
+
+func TestResolve(t *testing.T) {
+	a := netip.MustParseAddr
+	// Every address is on the loopback network, so the handshakes stay on
+	// this machine: 127.0.0.1 serves TLS on the port, the others refuse.
+	dnsSrv := StartDNS(t, map[netip.Addr][]string{
+		a("127.0.0.7"): {"api.partner.example", "Edge-7.Partner.Example"},
+		a("127.0.0.1"): {"localhost"},
+		a("::1"):       {"v6.example"},
+		a("127.0.0.9"): nil,
+	})
+	tlsSrv := StartTLS(t, "www.shop.test", "shop.test")
+	cfg := DefaultConfig()
+	cfg.DNSServer = dnsSrv.Addr
+	cfg.TLSPort = tlsSrv.Port
+	cfg.Timeout = 2 * time.Second
+	cfg.Rate = 0
+	cfg.CachePath = filepath.Join(t.TempDir(), "cache.json")
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := []netip.Addr{a("127.0.0.7"), a("127.0.0.1"), a("::1"), a("127.0.0.9"), a("127.0.0.4"), a("127.0.0.1")}
+	got, err := r.Resolve(context.Background(), addrs[:4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[netip.Addr]Names{
+		a("127.0.0.7"): {PTR: []string{"api.partner.example", "edge-7.partner.example"}, PTRStatus: "ok", TLSStatus: "refused"},
+		a("127.0.0.1"): {PTR: []string{"localhost"}, PTRStatus: "ok", TLS: []string{"shop.test", "www.shop.test"}, TLSStatus: "ok"},
+		a("::1"):       {PTR: []string{"v6.example"}, PTRStatus: "ok"},
+		a("127.0.0.9"): {PTRStatus: "none", TLSStatus: "refused"},
+	}
+	// ::1 refuses, or cannot be reached when the host has no IPv6.
+	if st := got[a("::1")].TLSStatus; st == "refused" || st == "error" {
+		n := want[a("::1")]
+		n.TLSStatus = st
+		want[a("::1")] = n
+	}
+	opts := []cmp.Option{cmpopts.IgnoreFields(Names{}, "Checked")}
+	if d := cmp.Diff(want, got, opts...); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	if err := r.Save(); err != nil {
+		t.Fatal(err)
+	}
+	tlsSrv.mu.Lock()
+	if d := cmp.Diff([]string{""}, tlsSrv.SNI); d != "" {
+		t.Errorf("SNI sent (-want +got):\n%s", d)
+	}
+	tlsSrv.mu.Unlock()
+
+	// A second resolver on the same cache asks nothing for answered
+	// addresses: only the new one (and the transient TLS failures).
+	before := dnsSrv.Queries.Load()
+	cfg.TLS = false
+	r2, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got2, err := r2.Resolve(context.Background(), addrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := dnsSrv.Queries.Load() - before; n != 1 {
+		t.Errorf("second run sent %d DNS queries, want 1 (127.0.0.4 only)", n)
+	}
+	if st := r2.Stats(); st.CacheHits != 4 || st.PTRQueries != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	if d := cmp.Diff(want[a("127.0.0.7")].PTR, got2[a("127.0.0.7")].PTR); d != "" {
+		t.Errorf("cached PTR (-want +got):\n%s", d)
+	}
+	if got2[a("127.0.0.4")].PTRStatus != "nxdomain" {
+		t.Errorf("127.0.0.4: %+v", got2[a("127.0.0.4")])
+	}
+}
+
+func TestTimeoutsAndFailures(t *testing.T) {
+	udp, tcp := silent(t)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := closed.Addr().String()
+	closed.Close()
+	tests := []struct {
+		name    string
+		cfg     func(*Config)
+		ptr     string
+		tls     string
+		timeout int64
+	}{
+		{"dns never answers", func(c *Config) { c.DNSServer = udp; c.TLS = false }, "timeout", "", 1},
+		{"tls never answers", func(c *Config) { c.PTR = false; c.TLSAddr = tcp }, "", "timeout", 1},
+		{"tls refused", func(c *Config) { c.PTR = false; c.TLSAddr = closedAddr }, "", "refused", 0},
+		{"not tls", func(c *Config) {
+			c.PTR = false
+			c.TLSAddr = StartDNSOverTCPish(t)
+		}, "", "no-tls", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Timeout = 300 * time.Millisecond
+			cfg.Rate = 0
+			tc.cfg(&cfg)
+			r, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			got, err := r.Resolve(context.Background(), []netip.Addr{netip.MustParseAddr("203.0.113.9")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if el := time.Since(start); el > 3*time.Second {
+				t.Errorf("took %v with a 300ms timeout", el)
+			}
+			n := got[netip.MustParseAddr("203.0.113.9")]
+			if n.PTRStatus != tc.ptr || n.TLSStatus != tc.tls {
+				t.Errorf("status ptr=%q tls=%q, want %q %q", n.PTRStatus, n.TLSStatus, tc.ptr, tc.tls)
+			}
+			if st := r.Stats(); st.Timeouts != tc.timeout {
+				t.Errorf("timeouts %d, want %d", st.Timeouts, tc.timeout)
+			}
+		})
+	}
+}
+
+// StartDNSOverTCPish is a TCP server that answers a TLS hello with plain
+// text (a service that is not TLS).
+func StartDNSOverTCPish(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n"))
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String()
+}
+
+func TestConcurrencyAndRate(t *testing.T) {
+	names := map[netip.Addr][]string{}
+	var addrs []netip.Addr
+	for i := 1; i <= 40; i++ {
+		a := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
+		names[a] = []string{"h" + strconv.Itoa(i) + ".example"}
+		addrs = append(addrs, a)
+	}
+	srv := StartDNS(t, names)
+	cfg := DefaultConfig()
+	cfg.DNSServer, cfg.TLS, cfg.Rate, cfg.Concurrency = srv.Addr, false, 100, 8
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	got, err := r.Resolve(context.Background(), addrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 40 queries at 100/s take at least ~0.39 s.
+	if el := time.Since(start); el < 350*time.Millisecond {
+		t.Errorf("40 queries at 100/s took only %v", el)
+	}
+	for a, want := range names {
+		if g := got[a].PTR; len(g) != 1 || g[0] != want[0] {
+			t.Errorf("%s: %v", a, g)
+		}
+	}
+	// Cancelling stops early and says so.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r2, _ := New(cfg)
+	if _, err := r2.Resolve(ctx, []netip.Addr{netip.MustParseAddr("192.0.2.200")}); err == nil || !strings.Contains(err.Error(), "canceled") {
+		t.Errorf("cancelled resolve: err = %v", err)
+	}
+}
