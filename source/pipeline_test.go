@@ -69,7 +69,7 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 	return p
 }
 
-func gz(t *testing.T, data []byte) []byte {
+func gz(t testing.TB, data []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w := gzip.NewWriter(&buf)
