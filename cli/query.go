@@ -283,25 +283,60 @@ aggregated as they are parsed; without, the database (--db) answers.`,
 				q, qargs := sf.withFlows(top.SQL(keys, m, n, "flows", ""), nil)
 				return runQuery(c.Context(), e, &sf, st, q, qargs)
 			}
-			agg := top.New(keys)
-			var keep func(*flowlog.Batch, int) bool
+			sink := &topSink{keys: keys, main: top.New(keys)}
 			if sf.filtered() {
-				keep = sf.keep
+				sink.keep = sf.keep
 			}
-			sink := source.SinkFunc(func(b *flowlog.Batch) error {
-				agg.Add(b, keep)
-				return nil
-			})
-			if _, err := readSources(c.Context(), e, &sf.sourceFlags, args[1:], sf.want(agg.Want()), sink); err != nil {
+			if _, err := readSources(c.Context(), e, &sf.sourceFlags, args[1:], sf.want(sink.main.Want()), sink); err != nil {
 				return err
 			}
-			return writeTop(e, ofmt, keys, agg.Top(m, n))
+			return writeTop(e, ofmt, keys, sink.result().Top(m, n))
 		},
 	}
 	sf.register(c)
 	c.Flags().StringVar(&by, "by", "bytes", "rank by bytes, packets or flows")
 	c.Flags().IntVarP(&n, "top", "n", 10, "number of groups to show (0: all)")
 	return c
+}
+
+// topSink aggregates on the parsing goroutines, one aggregator per worker,
+// merged at the end.
+type topSink struct {
+	keys    []int
+	keep    func(*flowlog.Batch, int) bool
+	main    *top.Aggregator // batches decoded outside the workers, and undos
+	workers []*top.Aggregator
+}
+
+var _ source.ParallelSink = (*topSink)(nil)
+
+func (t *topSink) Workers(n int) {
+	t.workers = make([]*top.Aggregator, n)
+	for i := range t.workers {
+		t.workers[i] = top.New(t.keys)
+	}
+}
+
+func (t *topSink) WorkerBatch(w int, b *flowlog.Batch) error {
+	t.workers[w].Add(b, t.keep)
+	return nil
+}
+
+func (t *topSink) Batch(b *flowlog.Batch) error {
+	t.main.Add(b, t.keep)
+	return nil
+}
+
+func (t *topSink) Undo(b *flowlog.Batch) error {
+	t.main.Sub(b, t.keep)
+	return nil
+}
+
+func (t *topSink) result() *top.Aggregator {
+	for _, w := range t.workers {
+		t.main.Merge(w)
+	}
+	return t.main
 }
 
 func writeTop(e *env, f output.Format, keys []int, rows []top.Row) error {

@@ -118,7 +118,9 @@ type job struct {
 	batch    *flowlog.Batch
 	chunk    flowlog.Chunk
 	done     chan struct{}
-	prepared bool // batch and chunk were filled by the producer
+	prepared bool  // batch and chunk were filled by the producer
+	consumed bool  // a worker handed the batch to a ParallelSink
+	werr     error // the ParallelSink's error
 }
 
 type inputState struct {
@@ -137,12 +139,16 @@ func Run(ctx context.Context, cfg Config, inputs []Input, sink Sink) (*Report, e
 	r.batchPool.New = func() any { return flowlog.NewBatch() }
 
 	work := make(chan *job, cfg.Workers*cfg.ChunksPerInput)
+	psink, _ := sink.(ParallelSink)
+	if psink != nil {
+		psink.Workers(cfg.Workers)
+	}
 	var wg sync.WaitGroup
-	for range cfg.Workers {
+	for w := range cfg.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.worker(work)
+			r.worker(w, work, psink)
 		}()
 	}
 
@@ -192,12 +198,18 @@ type runner struct {
 	batchPool sync.Pool
 }
 
-func (r *runner) worker(work <-chan *job) {
+func (r *runner) worker(w int, work <-chan *job, psink ParallelSink) {
 	p := flowlog.NewParser(r.cfg.Format, r.cfg.Want)
 	for j := range work {
 		p.SetFormat(j.format)
 		j.batch = r.batchPool.Get().(*flowlog.Batch)
 		p.ParseChunk(j.data, j.batch, &j.chunk)
+		// In strict mode a chunk with a bad record ends the run: leave it
+		// to the consumer, which reports it.
+		if psink != nil && j.batch.N > 0 && !(r.cfg.Strict && j.chunk.Stats.Bad > 0) {
+			j.werr = psink.WorkerBatch(w, j.batch)
+			j.consumed = true
+		}
 		close(j.done)
 	}
 }
@@ -205,6 +217,7 @@ func (r *runner) worker(work <-chan *job) {
 // consume delivers the inputs' batches in order.
 func (r *runner) consume(states []*inputState, slots chan struct{}, sink Sink, rep *Report) error {
 	fsink, _ := sink.(FileSink)
+	psink, _ := sink.(ParallelSink)
 	reparse := flowlog.NewParser(r.cfg.Format, r.cfg.Want)
 	for _, st := range states {
 		res := st.res
@@ -217,9 +230,20 @@ func (r *runner) consume(states []*inputState, slots chan struct{}, sink Sink, r
 		var cur *flowlog.Format
 		for j := range st.queue {
 			<-j.done
+			if j.werr != nil {
+				r.release(j)
+				return j.werr
+			}
 			if !j.prepared && cur != nil && !j.format.Equal(cur) {
 				// A header inside the previous chunk changed the format:
 				// parse this chunk again with the one in effect.
+				if j.consumed {
+					if err := psink.Undo(j.batch); err != nil {
+						r.release(j)
+						return err
+					}
+					j.consumed = false
+				}
 				r.batchPool.Put(j.batch)
 				j.batch = r.batchPool.Get().(*flowlog.Batch)
 				reparse.SetFormat(cur)
@@ -255,7 +279,7 @@ func (r *runner) consume(states []*inputState, slots chan struct{}, sink Sink, r
 					e.Line += line - j.chunk.Stats.Lines
 				}
 				err = fmt.Errorf("%w: %w", ErrStrict, &e)
-			} else if b.N > 0 {
+			} else if b.N > 0 && !j.consumed {
 				err = sink.Batch(b)
 			}
 			r.release(j)

@@ -57,6 +57,24 @@ type FileSink interface {
 	EndInput(in Input, res *InputResult) error
 }
 
+// ParallelSink is a Sink that can consume batches on the parsing
+// goroutines, concurrently and in no particular order, for work where order
+// does not matter (aggregation). Batches decoded outside the workers
+// (JSON, Parquet) still go to Batch, on the consumer goroutine.
+type ParallelSink interface {
+	Sink
+	// Workers is called once, before any batch, with the number of workers.
+	Workers(n int)
+	// WorkerBatch consumes a batch on worker w's goroutine; calls with the
+	// same w never overlap. The batch is valid until it returns.
+	WorkerBatch(w int, b *flowlog.Batch) error
+	// Undo reverses an earlier WorkerBatch whose rows turned out to be
+	// parsed with the wrong format (a header line in an earlier chunk
+	// changed it); Batch then receives the rows parsed again. Undo is
+	// called on the consumer goroutine.
+	Undo(b *flowlog.Batch) error
+}
+
 // SinkFunc adapts a function to Sink.
 type SinkFunc func(b *flowlog.Batch) error
 

@@ -6,6 +6,7 @@
 package top
 
 import (
+	"container/heap"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -97,6 +98,31 @@ func (a *Aggregator) Want() schema.Set {
 
 // Add aggregates rows of b for which keep (if not nil) returns true.
 func (a *Aggregator) Add(b *flowlog.Batch, keep func(b *flowlog.Batch, i int) bool) {
+	a.add(b, keep, 1)
+}
+
+// Sub takes back rows that an earlier Add aggregated (see
+// source.ParallelSink.Undo).
+func (a *Aggregator) Sub(b *flowlog.Batch, keep func(b *flowlog.Batch, i int) bool) {
+	a.add(b, keep, -1)
+}
+
+// Merge adds the groups of o into a.
+func (a *Aggregator) Merge(o *Aggregator) {
+	for k, g := range o.groups {
+		mine := a.groups[k]
+		if mine == nil {
+			a.groups[k] = g
+			continue
+		}
+		mine.flows += g.flows
+		mine.packets += g.packets
+		mine.bytes += g.bytes
+	}
+	a.Records += o.Records
+}
+
+func (a *Aggregator) add(b *flowlog.Batch, keep func(b *flowlog.Batch, i int) bool, sign int64) {
 	for i := 0; i < b.N; i++ {
 		if keep != nil && !keep(b, i) {
 			continue
@@ -113,14 +139,14 @@ func (a *Aggregator) Add(b *flowlog.Batch, keep func(b *flowlog.Batch, i int) bo
 			}
 			a.groups[string(a.buf)] = g
 		}
-		g.flows++
+		g.flows += sign
 		if p, ok := b.Int(schema.FPackets, i); ok {
-			g.packets += p
+			g.packets += sign * p
 		}
 		if n, ok := b.Int(schema.FBytes, i); ok {
-			g.bytes += n
+			g.bytes += sign * n
 		}
-		a.Records++
+		a.Records += sign
 	}
 }
 
@@ -161,16 +187,52 @@ func (a *Aggregator) Groups() int { return len(a.groups) }
 
 // Top returns the n largest groups by m (all when n <= 0). Ties are broken
 // by the other measures and then by the keys, so results are stable.
+// Groups whose rows were all taken back (Sub) are left out.
 func (a *Aggregator) Top(m Measure, n int) []Row {
-	rows := make([]Row, 0, len(a.groups))
-	for _, g := range a.groups {
-		rows = append(rows, Row{Keys: g.keys, Flows: g.flows, Packets: g.packets, Bytes: g.bytes})
+	less := func(x, y Row) bool { return Less(m, x, y) }
+	var rows []Row
+	if n <= 0 || n >= len(a.groups) {
+		rows = make([]Row, 0, len(a.groups))
+		for _, g := range a.groups {
+			if g.flows != 0 {
+				rows = append(rows, Row{Keys: g.keys, Flows: g.flows, Packets: g.packets, Bytes: g.bytes})
+			}
+		}
+	} else {
+		// Keep the n best in a heap whose root is the worst of them.
+		h := &rowHeap{less: less}
+		for _, g := range a.groups {
+			if g.flows == 0 {
+				continue
+			}
+			r := Row{Keys: g.keys, Flows: g.flows, Packets: g.packets, Bytes: g.bytes}
+			if len(h.rows) < n {
+				heap.Push(h, r)
+			} else if less(r, h.rows[0]) {
+				h.rows[0] = r
+				heap.Fix(h, 0)
+			}
+		}
+		rows = h.rows
 	}
-	sort.Slice(rows, func(i, j int) bool { return Less(m, rows[i], rows[j]) })
-	if n > 0 && len(rows) > n {
-		rows = rows[:n]
-	}
+	sort.Slice(rows, func(i, j int) bool { return less(rows[i], rows[j]) })
 	return rows
+}
+
+// rowHeap is a heap of rows with the worst (by less) at the root.
+type rowHeap struct {
+	rows []Row
+	less func(x, y Row) bool
+}
+
+func (h *rowHeap) Len() int           { return len(h.rows) }
+func (h *rowHeap) Less(i, j int) bool { return h.less(h.rows[j], h.rows[i]) }
+func (h *rowHeap) Swap(i, j int)      { h.rows[i], h.rows[j] = h.rows[j], h.rows[i] }
+func (h *rowHeap) Push(x any)         { h.rows = append(h.rows, x.(Row)) }
+func (h *rowHeap) Pop() any {
+	r := h.rows[len(h.rows)-1]
+	h.rows = h.rows[:len(h.rows)-1]
+	return r
 }
 
 // Less orders rows by m descending, then bytes, packets, flows, then keys.
