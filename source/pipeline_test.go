@@ -359,8 +359,8 @@ func (c *countSink) Workers(n int) {
 	}
 }
 func (c *countSink) WorkerBatch(w int, b *flowlog.Batch) error { c.add(c.workers[w], b, 1); return nil }
-func (c *countSink) Batch(b *flowlog.Batch) error             { c.add(c.counts, b, 1); return nil }
-func (c *countSink) Undo(b *flowlog.Batch) error              { c.undos++; c.add(c.counts, b, -1); return nil }
+func (c *countSink) Batch(b *flowlog.Batch) error              { c.add(c.counts, b, 1); return nil }
+func (c *countSink) Undo(b *flowlog.Batch) error               { c.undos++; c.add(c.counts, b, -1); return nil }
 func (c *countSink) total() map[string]int {
 	out := map[string]int{}
 	for _, m := range append(c.workers, c.counts) {
