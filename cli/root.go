@@ -90,6 +90,10 @@ func newRoot(e *env) *cobra.Command {
 		newTopCmd(e),
 		newHuntCmd(e),
 		newIntelCmd(e),
+		newEgressCmd(e),
+		newIngressCmd(e),
+		newRangesCmd(e),
+		newInventoryCmd(e),
 	)
 	return root
 }

@@ -2,123 +2,20 @@ package resolve
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
 	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/miekg/dns"
+
+	"github.com/flowlens/flowlens/enrich/resolve/resolvetest"
 )
-
-// DNSServer is a real DNS server on 127.0.0.1 answering PTR queries from
-// a table; it counts the queries it saw.
-type DNSServer struct {
-	Addr    string
-	Queries atomic.Int64
-	srv     *dns.Server
-}
-
-// StartDNS serves names (address -> PTR names; an address mapped to nil
-// gets an empty answer, one missing gets NXDOMAIN).
-func StartDNS(t testing.TB, names map[netip.Addr][]string) *DNSServer {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &DNSServer{Addr: pc.LocalAddr().String()}
-	byName := map[string][]string{}
-	present := map[string]bool{}
-	for a, ns := range names {
-		r, _ := dns.ReverseAddr(a.String())
-		byName[r] = ns
-		present[r] = true
-	}
-	started := make(chan struct{})
-	s.srv = &dns.Server{PacketConn: pc, NotifyStartedFunc: func() { close(started) },
-		Handler: dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
-			s.Queries.Add(1)
-			m := new(dns.Msg)
-			m.SetReply(req)
-			q := req.Question[0]
-			if q.Qtype != dns.TypePTR || !present[q.Name] {
-				m.Rcode = dns.RcodeNameError
-			}
-			for _, n := range byName[q.Name] {
-				m.Answer = append(m.Answer, &dns.PTR{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 300}, Ptr: dns.Fqdn(n)})
-			}
-			w.WriteMsg(m)
-		})}
-	go s.srv.ActivateAndServe()
-	<-started
-	t.Cleanup(func() { s.srv.Shutdown() })
-	return s
-}
-
-// TLSServer is a real TLS server on 127.0.0.1 presenting a certificate
-// with DNS names; it records the SNI names clients sent.
-type TLSServer struct {
-	Addr string
-	Port int
-	mu   sync.Mutex
-	SNI  []string
-}
-
-// StartTLS serves a self-signed certificate for dnsNames.
-func StartTLS(t testing.TB, dnsNames ...string) *TLSServer {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "default.test"}, DNSNames: dnsNames,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &TLSServer{}
-	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
-		s.mu.Lock()
-		s.SNI = append(s.SNI, h.ServerName)
-		s.mu.Unlock()
-		return &cert, nil
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Addr = ln.Addr().String()
-	s.Port = ln.Addr().(*net.TCPAddr).Port
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				c.(*tls.Conn).Handshake()
-				c.Close()
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close() })
-	return s
-}
 
 // silent returns a UDP and a TCP address on 127.0.0.1 that accept but
 // never answer.
@@ -160,13 +57,13 @@ func TestResolve(t *testing.T) {
 	a := netip.MustParseAddr
 	// Every address is on the loopback network, so the handshakes stay on
 	// this machine: 127.0.0.1 serves TLS on the port, the others refuse.
-	dnsSrv := StartDNS(t, map[netip.Addr][]string{
+	dnsSrv := resolvetest.StartDNS(t, map[netip.Addr][]string{
 		a("127.0.0.7"): {"api.partner.example", "Edge-7.Partner.Example"},
 		a("127.0.0.1"): {"localhost"},
 		a("::1"):       {"v6.example"},
 		a("127.0.0.9"): nil,
 	})
-	tlsSrv := StartTLS(t, "www.shop.test", "shop.test")
+	tlsSrv := resolvetest.StartTLS(t, "www.shop.test", "shop.test")
 	cfg := DefaultConfig()
 	cfg.DNSServer = dnsSrv.Addr
 	cfg.TLSPort = tlsSrv.Port
@@ -201,11 +98,9 @@ func TestResolve(t *testing.T) {
 	if err := r.Save(); err != nil {
 		t.Fatal(err)
 	}
-	tlsSrv.mu.Lock()
-	if d := cmp.Diff([]string{""}, tlsSrv.SNI); d != "" {
+	if d := cmp.Diff([]string{""}, tlsSrv.SNI()); d != "" {
 		t.Errorf("SNI sent (-want +got):\n%s", d)
 	}
-	tlsSrv.mu.Unlock()
 
 	// A second resolver on the same cache asks nothing for answered
 	// addresses: only the new one (and the transient TLS failures).
@@ -314,7 +209,7 @@ func TestConcurrencyAndRate(t *testing.T) {
 		names[a] = []string{"h" + strconv.Itoa(i) + ".example"}
 		addrs = append(addrs, a)
 	}
-	srv := StartDNS(t, names)
+	srv := resolvetest.StartDNS(t, names)
 	cfg := DefaultConfig()
 	cfg.DNSServer, cfg.TLS, cfg.Rate, cfg.Concurrency = srv.Addr, false, 100, 8
 	r, err := New(cfg)
