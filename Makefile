@@ -22,10 +22,11 @@ vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-test: vet
-	$(GO) test -count=1 $(PKGS)
+# Vet and the short fuzz budget run first, so the output ends with the
+# test runner's summary.
+test: vet fuzz
 	$(GO) test -count=1 -race $(RACE_PKGS)
-	$(MAKE) fuzz
+	$(GO) test -count=1 $(PKGS)
 
 # A short fuzz budget on every parser of untrusted input.
 fuzz:
