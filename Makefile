@@ -35,6 +35,7 @@ fuzz:
 	$(GO) test ./query/filter -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./intel -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./enrich/lists -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./flowlog/awsparquet -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
 
 bench: build
 	./bench/run.sh
