@@ -102,16 +102,7 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 				col.AppendNull()
 				continue
 			}
-			if ft == schema.Time && c.div == 0 {
-				nx, reason := flowlog.NormaliseEpoch(x)
-				if reason != "" {
-					d.reject(row0+i, c, strconv.AppendInt(d.scr[:0], x, 10), reason)
-					col.AppendNull()
-					continue
-				}
-				x = nx
-			}
-			col.AppendInt(x)
+			d.appendInt(col, row0+i, c, x, ft == schema.Time && c.div == 0)
 		}
 	case convBytesToInt:
 		for i, v := range vals {
@@ -126,16 +117,7 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 				col.AppendNull()
 				continue
 			}
-			if ft == schema.Time {
-				nx, reason := flowlog.NormaliseEpoch(x)
-				if reason != "" {
-					d.reject(row0+i, c, strconv.AppendInt(d.scr[:0], x, 10), reason)
-					col.AppendNull()
-					continue
-				}
-				x = nx
-			}
-			col.AppendInt(x)
+			d.appendInt(col, row0+i, c, x, ft == schema.Time)
 		}
 	case convFloatToInt:
 		for i, v := range vals {
@@ -150,18 +132,24 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 				col.AppendNull()
 				continue
 			}
-			if ft == schema.Time {
-				nx, reason := flowlog.NormaliseEpoch(x)
-				if reason != "" {
-					d.reject(row0+i, c, strconv.AppendInt(d.scr[:0], x, 10), reason)
-					col.AppendNull()
-					continue
-				}
-				x = nx
-			}
-			col.AppendInt(x)
+			d.appendInt(col, row0+i, c, x, ft == schema.Time)
 		}
 	}
+}
+
+// appendInt appends x, first applying the parser's epoch rule when epoch is
+// set; a time out of range rejects the row.
+func (d *decoder) appendInt(col *flowlog.Column, row int, c *column, x int64, epoch bool) {
+	if epoch {
+		nx, reason := flowlog.NormaliseEpoch(x)
+		if reason != "" {
+			d.reject(row, c, strconv.AppendInt(d.scr[:0], x, 10), reason)
+			col.AppendNull()
+			return
+		}
+		x = nx
+	}
+	col.AppendInt(x)
 }
 
 func intOf(v parquet.Value, k parquet.Kind) int64 {
