@@ -1,0 +1,146 @@
+package enrich_test
+
+import (
+	"bytes"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/flowlens/flowlens/enrich"
+	"github.com/flowlens/flowlens/enrich/awsranges"
+	"github.com/flowlens/flowlens/enrich/lists"
+	"github.com/flowlens/flowlens/enrich/netclass"
+	"github.com/flowlens/flowlens/flowlog"
+	"github.com/flowlens/flowlens/gen"
+	"github.com/flowlens/flowlens/inventory"
+	"github.com/flowlens/flowlens/schema"
+)
+
+func testEnricher(t testing.TB) *enrich.Enricher {
+	t.Helper()
+	inv, err := inventory.LoadFiles(filepath.Join("..", "inventory", "testdata", "describe-network-interfaces.json"),
+		filepath.Join("..", "inventory", "testdata", "describe-vpcs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := awsranges.Load(filepath.Join("awsranges", "testdata", "ip-ranges.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := lists.LoadFile("monitoring", filepath.Join("lists", "testdata", "monitoring.good.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := lists.NewSet([]lists.List{l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &enrich.Enricher{
+		Class:     netclass.New(netclass.Config{OwnNetworks: inv.OwnNetworks()}),
+		Ranges:    r,
+		Lists:     ls,
+		Inventory: inv.NewIndex(),
+	}
+}
+
+func TestLookup(t *testing.T) {
+	e := testEnricher(t)
+	type got struct {
+		Class, Service, Entity string
+		Lists                  uint64
+	}
+	tests := []struct {
+		addr string
+		want got
+	}{
+		{"10.0.200.15", got{"own", "", "rds", 0}},
+		{"52.217.0.1", got{"public", "S3", "", 0}},
+		{"18.208.1.1", got{"public", "", "", 1}},
+		{"192.168.1.1", got{"private", "", "", 0}},
+	}
+	for _, tc := range tests {
+		var in enrich.Info
+		e.Lookup(netip.MustParseAddr(tc.addr), &in)
+		g := got{in.Class.String(), in.AWS.Service, string(in.Entity.Type), uint64(in.Lists)}
+		if d := cmp.Diff(tc.want, g); d != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.addr, d)
+		}
+	}
+}
+
+// BenchmarkEnrichVsParse parses generated v2 records and then enriches
+// both addresses of every record, reporting ns per record for each, so
+// the enrichment share of the parse cost can be read off. RECORDS in the
+// environment sets the count (default 200,000; the target is
+// measured at 1,500,000).
+func BenchmarkEnrichVsParse(b *testing.B) {
+	n := 200000
+	if s := os.Getenv("RECORDS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = v
+	}
+	cfg := gen.DefaultConfig()
+	cfg.Records = n
+	var buf bytes.Buffer
+	if _, err := gen.Generate(cfg, &buf); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	var want schema.Set
+	for _, id := range flowlog.V2.IDs {
+		want.Add(id)
+	}
+	e := testEnricher(b)
+	b.ReportAllocs()
+	var parseNs, enrichNs float64
+	for b.Loop() {
+		p := flowlog.NewParser(flowlog.V2, want)
+		var batches []*flowlog.Batch
+		start := time.Now()
+		const chunk = 1 << 20
+		for off := 0; off < len(data); {
+			end := min(off+chunk, len(data))
+			if i := bytes.LastIndexByte(data[off:end], '\n'); i >= 0 && end < len(data) {
+				end = off + i + 1
+			}
+			bt := flowlog.NewBatch()
+			var c flowlog.Chunk
+			p.ParseChunk(data[off:end], bt, &c)
+			batches = append(batches, bt)
+			off = end
+		}
+		parse := time.Since(start)
+		start = time.Now()
+		var info enrich.Info
+		var internal int
+		for _, bt := range batches {
+			for i := 0; i < bt.N; i++ {
+				for _, id := range [2]int{schema.FSrcAddr, schema.FDstAddr} {
+					if a, ok := bt.IP(id, i); ok {
+						e.Lookup(a, &info)
+						if info.Internal() {
+							internal++
+						}
+					}
+				}
+			}
+		}
+		enr := time.Since(start)
+		parseNs = float64(parse.Nanoseconds()) / float64(n)
+		enrichNs = float64(enr.Nanoseconds()) / float64(n)
+		if internal == 0 {
+			b.Fatal("no internal address")
+		}
+	}
+	b.ReportMetric(parseNs, "parse-ns/record")
+	b.ReportMetric(enrichNs, "enrich-ns/record")
+	b.ReportMetric(100*enrichNs/parseNs, "enrich-%-of-parse")
+}
