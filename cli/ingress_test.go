@@ -2,13 +2,45 @@ package cli_test
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
 )
+
+// writeGeoDB builds a GeoLite2-style database with one network.
+func writeGeoDB(t *testing.T, p netip.Prefix) string {
+	t.Helper()
+	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoLite2-City", RecordSize: 24})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, n, _ := net.ParseCIDR(p.String())
+	if err := tree.Insert(n, mmdbtype.Map{
+		"country":                        mmdbtype.Map{"iso_code": mmdbtype.String("NL")},
+		"autonomous_system_number":       mmdbtype.Uint32(64500),
+		"autonomous_system_organization": mmdbtype.String("Example Scanning BV"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "geo.mmdb")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tree.WriteTo(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return path
+}
 
 // refIngressRejected computes 'ingress --rejected -o csv' rows without
 // the header: rejected records from outside to internal addresses, per
@@ -121,6 +153,12 @@ func TestIngressAudit(t *testing.T) {
 	}
 	if sumPorts != sumSrc || sumSrc == 0 {
 		t.Errorf("--by port sums %d records, --by source %d", sumPorts, sumSrc)
+	}
+	// --geoip: country and AS from a MaxMind-format database.
+	geoDB := writeGeoDB(t, netip.PrefixFrom(ps.Scanner, 16).Masked())
+	rows := decodeJSON(t, must(t, "ingress", logPath, "--inventory", invPath, "-o", "json", "--rejected", "-n", "2", "--geoip", geoDB))
+	if len(rows) != 2 || fmt.Sprintf("%v %v %v", rows[0]["country"], rows[0]["asn"], rows[0]["as_org"]) != "NL 64500 Example Scanning BV" || rows[1]["country"] != nil {
+		t.Errorf("geo columns: %v", rows)
 	}
 	if _, _, code := flowlens(t, "ingress", logPath, "--accepted", "--rejected"); code != 2 {
 		t.Errorf("--accepted --rejected: exit %d, want 2", code)
