@@ -68,8 +68,8 @@ row "gzip -dc" "baseline"
 row "flowlens read --count (gzip)" "$(ratio "flowlens read --count (gzip)" "gzip -dc")x gzip -dc"
 echo
 
-TOPSQL="SELECT srcaddr, dstaddr, sum(bytes) AS b FROM read_csv('$TXT', delim=' ', header=true) GROUP BY ALL ORDER BY b DESC LIMIT 10"
-TOPSQLGZ="SELECT srcaddr, dstaddr, sum(bytes) AS b FROM read_csv('$GZ', delim=' ', header=true) GROUP BY ALL ORDER BY b DESC LIMIT 10"
+TOPSQL="SELECT srcaddr, dstaddr, sum(bytes) AS b FROM read_csv('$TXT', delim=' ', header=true, nullstr='-') GROUP BY ALL ORDER BY b DESC LIMIT 10"
+TOPSQLGZ="SELECT srcaddr, dstaddr, sum(bytes) AS b FROM read_csv('$GZ', delim=' ', header=true, nullstr='-') GROUP BY ALL ORDER BY b DESC LIMIT 10"
 measure "flowlens top srcaddr,dstaddr" "$F top srcaddr,dstaddr --by bytes -n 10 -o csv $TXT"
 measure "duckdb read_csv + GROUP BY" "bin/duckrun :memory: \"$TOPSQL\""
 measure "mawk associative array" "$AWK '\$14==\"OK\"{b[\$4\" \"\$5]+=\$10} END{for(k in b) print b[k], k}' $TXT | sort -rn | head -10"
