@@ -63,29 +63,33 @@ func ParseKeys(s string) ([]int, error) {
 
 // Row is one group.
 type Row struct {
-	Keys    []any // nil, int64, netip.Addr or string per key field
+	Keys    []any // nil, int64 or string (addresses in text form) per key field
 	Flows   int64
 	Packets int64
 	Bytes   int64
 }
 
-type agg struct {
-	keys                  []any
-	flows, packets, bytes int64
-}
+// sums are the measures of one group.
+type sums struct{ flows, packets, bytes int64 }
 
 // Aggregator groups batches. It is not safe for concurrent use.
+//
+// Groups are kept as an encoded key (see appendKey) mapped to an index in a
+// flat slice of sums, so aggregating allocates only for new groups; key
+// values are decoded only for the rows that are shown.
 type Aggregator struct {
-	keys   []int
-	groups map[string]*agg
-	buf    []byte
+	keys  []int
+	index map[string]int32
+	sums  []sums
+	key   []string // encoded key of each group, by index
+	buf   []byte
 	// Records counts the rows aggregated.
 	Records int64
 }
 
 // New returns an aggregator over the given key fields.
 func New(keys []int) *Aggregator {
-	return &Aggregator{keys: keys, groups: make(map[string]*agg)}
+	return &Aggregator{keys: keys, index: make(map[string]int32, 1<<14)}
 }
 
 // Want is the set of fields the aggregator reads.
@@ -107,22 +111,39 @@ func (a *Aggregator) Sub(b *flowlog.Batch, keep func(b *flowlog.Batch, i int) bo
 	a.add(b, keep, -1)
 }
 
+// group returns the index of the group with encoded key k.
+func (a *Aggregator) group(k []byte) int32 {
+	if g, ok := a.index[string(k)]; ok {
+		return g
+	}
+	ks := string(k)
+	g := int32(len(a.sums))
+	a.index[ks] = g
+	a.key = append(a.key, ks)
+	a.sums = append(a.sums, sums{})
+	return g
+}
+
 // Merge adds the groups of o into a.
 func (a *Aggregator) Merge(o *Aggregator) {
-	for k, g := range o.groups {
-		mine := a.groups[k]
-		if mine == nil {
-			a.groups[k] = g
-			continue
-		}
-		mine.flows += g.flows
-		mine.packets += g.packets
-		mine.bytes += g.bytes
+	for i, k := range o.key {
+		g := a.group([]byte(k))
+		s, t := &a.sums[g], o.sums[i]
+		s.flows += t.flows
+		s.packets += t.packets
+		s.bytes += t.bytes
 	}
 	a.Records += o.Records
 }
 
 func (a *Aggregator) add(b *flowlog.Batch, keep func(b *flowlog.Batch, i int) bool, sign int64) {
+	var packets, bytes *flowlog.Column
+	if b.Has(schema.FPackets) {
+		packets = &b.Cols[schema.FPackets]
+	}
+	if b.Has(schema.FBytes) {
+		bytes = &b.Cols[schema.FBytes]
+	}
 	for i := 0; i < b.N; i++ {
 		if keep != nil && !keep(b, i) {
 			continue
@@ -131,25 +152,21 @@ func (a *Aggregator) add(b *flowlog.Batch, keep func(b *flowlog.Batch, i int) bo
 		for _, id := range a.keys {
 			a.buf = appendKey(a.buf, b, id, i)
 		}
-		g := a.groups[string(a.buf)]
-		if g == nil {
-			g = &agg{keys: make([]any, len(a.keys))}
-			for k, id := range a.keys {
-				g.keys[k] = keyValue(b, id, i)
-			}
-			a.groups[string(a.buf)] = g
+		s := &a.sums[a.group(a.buf)]
+		s.flows += sign
+		if packets != nil && packets.Valid[i] {
+			s.packets += sign * packets.Ints[i]
 		}
-		g.flows += sign
-		if p, ok := b.Int(schema.FPackets, i); ok {
-			g.packets += sign * p
-		}
-		if n, ok := b.Int(schema.FBytes, i); ok {
-			g.bytes += sign * n
+		if bytes != nil && bytes.Valid[i] {
+			s.bytes += sign * bytes.Ints[i]
 		}
 		a.Records += sign
 	}
 }
 
+// Key encoding: per key field a tag byte, then the value. Tags: 0 NULL,
+// 1 integer (8 bytes big-endian) or string (uvarint length + bytes) by the
+// field's type, 2 IPv6 and 3 IPv4 (16 bytes, the 4-in-6 form).
 func appendKey(buf []byte, b *flowlog.Batch, id, i int) []byte {
 	if !b.Valid(id, i) {
 		return append(buf, 0)
@@ -163,10 +180,11 @@ func appendKey(buf []byte, b *flowlog.Batch, id, i int) []byte {
 		return append(buf, v...)
 	case schema.IP:
 		a16 := c.IPs[i].As16()
-		buf = append(buf, 2)
+		tag := byte(2)
 		if c.IPs[i].Is4() {
-			buf[len(buf)-1] = 3
+			tag = 3
 		}
+		buf = append(buf, tag)
 		return append(buf, a16[:]...)
 	default:
 		buf = append(buf, 1)
@@ -174,75 +192,132 @@ func appendKey(buf []byte, b *flowlog.Batch, id, i int) []byte {
 	}
 }
 
-func keyValue(b *flowlog.Batch, id, i int) any {
-	v := b.Value(id, i)
-	if a, ok := v.(netip.Addr); ok {
-		return a.String()
+// decodeKey turns an encoded key back into values.
+func (a *Aggregator) decodeKey(k string) []any {
+	vals := make([]any, len(a.keys))
+	for n, id := range a.keys {
+		tag := k[0]
+		k = k[1:]
+		switch {
+		case tag == 0:
+			vals[n] = nil
+		case tag == 2 || tag == 3:
+			var a16 [16]byte
+			copy(a16[:], k[:16])
+			k = k[16:]
+			addr := netip.AddrFrom16(a16)
+			if tag == 3 {
+				addr = addr.Unmap()
+			}
+			vals[n] = addr.String()
+		case schema.Fields[id].Type == schema.String:
+			l, w := binary.Uvarint([]byte(k))
+			vals[n] = k[w : w+int(l)]
+			k = k[w+int(l):]
+		default:
+			vals[n] = int64(binary.BigEndian.Uint64([]byte(k[:8])))
+			k = k[8:]
+		}
 	}
-	return v
+	return vals
 }
 
-// Groups returns the number of groups so far.
-func (a *Aggregator) Groups() int { return len(a.groups) }
+// Groups returns the number of groups so far (including emptied ones).
+func (a *Aggregator) Groups() int { return len(a.sums) }
 
 // Top returns the n largest groups by m (all when n <= 0). Ties are broken
 // by the other measures and then by the keys, so results are stable.
 // Groups whose rows were all taken back (Sub) are left out.
 func (a *Aggregator) Top(m Measure, n int) []Row {
-	less := func(x, y Row) bool { return Less(m, x, y) }
-	var rows []Row
-	if n <= 0 || n >= len(a.groups) {
-		rows = make([]Row, 0, len(a.groups))
-		for _, g := range a.groups {
-			if g.flows != 0 {
-				rows = append(rows, Row{Keys: g.keys, Flows: g.flows, Packets: g.packets, Bytes: g.bytes})
+	// Rank group indexes by their measures; keys are decoded only when the
+	// measures tie, and for the rows kept.
+	cache := map[int32][]any{}
+	keysOf := func(g int32) []any {
+		k, ok := cache[g]
+		if !ok {
+			k = a.decodeKey(a.key[g])
+			cache[g] = k
+		}
+		return k
+	}
+	row := func(g int32) Row {
+		s := a.sums[g]
+		return Row{Flows: s.flows, Packets: s.packets, Bytes: s.bytes}
+	}
+	less := func(x, y int32) bool {
+		rx, ry := row(x), row(y)
+		if c := compareMeasures(m, rx, ry); c != 0 {
+			return c < 0
+		}
+		rx.Keys, ry.Keys = keysOf(x), keysOf(y)
+		return Less(m, rx, ry)
+	}
+	var sel []int32
+	if n <= 0 || n >= len(a.sums) {
+		for g := range a.sums {
+			if a.sums[g].flows != 0 {
+				sel = append(sel, int32(g))
 			}
 		}
 	} else {
 		// Keep the n best in a heap whose root is the worst of them.
-		h := &rowHeap{less: less}
-		for _, g := range a.groups {
-			if g.flows == 0 {
+		h := &groupHeap{less: less}
+		for g := range a.sums {
+			if a.sums[g].flows == 0 {
 				continue
 			}
-			r := Row{Keys: g.keys, Flows: g.flows, Packets: g.packets, Bytes: g.bytes}
-			if len(h.rows) < n {
-				heap.Push(h, r)
-			} else if less(r, h.rows[0]) {
-				h.rows[0] = r
+			if len(h.gs) < n {
+				heap.Push(h, int32(g))
+			} else if less(int32(g), h.gs[0]) {
+				h.gs[0] = int32(g)
 				heap.Fix(h, 0)
 			}
 		}
-		rows = h.rows
+		sel = h.gs
 	}
-	sort.Slice(rows, func(i, j int) bool { return less(rows[i], rows[j]) })
+	sort.Slice(sel, func(i, j int) bool { return less(sel[i], sel[j]) })
+	rows := make([]Row, len(sel))
+	for i, g := range sel {
+		rows[i] = row(g)
+		rows[i].Keys = keysOf(g)
+	}
 	return rows
 }
 
-// rowHeap is a heap of rows with the worst (by less) at the root.
-type rowHeap struct {
-	rows []Row
-	less func(x, y Row) bool
+// groupHeap is a heap of group indexes with the worst (by less) at the root.
+type groupHeap struct {
+	gs   []int32
+	less func(x, y int32) bool
 }
 
-func (h *rowHeap) Len() int           { return len(h.rows) }
-func (h *rowHeap) Less(i, j int) bool { return h.less(h.rows[j], h.rows[i]) }
-func (h *rowHeap) Swap(i, j int)      { h.rows[i], h.rows[j] = h.rows[j], h.rows[i] }
-func (h *rowHeap) Push(x any)         { h.rows = append(h.rows, x.(Row)) }
-func (h *rowHeap) Pop() any {
-	r := h.rows[len(h.rows)-1]
-	h.rows = h.rows[:len(h.rows)-1]
-	return r
+func (h *groupHeap) Len() int           { return len(h.gs) }
+func (h *groupHeap) Less(i, j int) bool { return h.less(h.gs[j], h.gs[i]) }
+func (h *groupHeap) Swap(i, j int)      { h.gs[i], h.gs[j] = h.gs[j], h.gs[i] }
+func (h *groupHeap) Push(x any)         { h.gs = append(h.gs, x.(int32)) }
+func (h *groupHeap) Pop() any {
+	g := h.gs[len(h.gs)-1]
+	h.gs = h.gs[:len(h.gs)-1]
+	return g
+}
+
+// compareMeasures orders by m descending, then bytes, packets, flows.
+func compareMeasures(m Measure, x, y Row) int {
+	for _, o := range []Measure{m, Bytes, Packets, Flows} {
+		a, b := x.measure(o), y.measure(o)
+		if a != b {
+			if a > b {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
 }
 
 // Less orders rows by m descending, then bytes, packets, flows, then keys.
 func Less(m Measure, x, y Row) bool {
-	order := []Measure{m, Bytes, Packets, Flows}
-	for _, o := range order {
-		a, b := x.measure(o), y.measure(o)
-		if a != b {
-			return a > b
-		}
+	if c := compareMeasures(m, x, y); c != 0 {
+		return c < 0
 	}
 	for k := range x.Keys {
 		if c := compareKey(x.Keys[k], y.Keys[k]); c != 0 {
