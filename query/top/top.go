@@ -81,7 +81,6 @@ type Aggregator struct {
 	keys  []int
 	index map[string]int32
 	sums  []sums
-	key   []string // encoded key of each group, by index
 	buf   []byte
 	// Records counts the rows aggregated.
 	Records int64
@@ -116,18 +115,21 @@ func (a *Aggregator) group(k []byte) int32 {
 	if g, ok := a.index[string(k)]; ok {
 		return g
 	}
-	ks := string(k)
 	g := int32(len(a.sums))
-	a.index[ks] = g
-	a.key = append(a.key, ks)
+	a.index[string(k)] = g
 	a.sums = append(a.sums, sums{})
 	return g
 }
 
 // Merge adds the groups of o into a.
 func (a *Aggregator) Merge(o *Aggregator) {
-	for i, k := range o.key {
-		g := a.group([]byte(k))
+	for k, i := range o.index {
+		g, ok := a.index[k]
+		if !ok {
+			g = int32(len(a.sums))
+			a.index[k] = g
+			a.sums = append(a.sums, sums{})
+		}
 		s, t := &a.sums[g], o.sums[i]
 		s.flows += t.flows
 		s.packets += t.packets
@@ -231,11 +233,15 @@ func (a *Aggregator) Groups() int { return len(a.sums) }
 func (a *Aggregator) Top(m Measure, n int) []Row {
 	// Rank group indexes by their measures; keys are decoded only when the
 	// measures tie, and for the rows kept.
+	keyOf := make([]string, len(a.sums))
+	for k, g := range a.index {
+		keyOf[g] = k
+	}
 	cache := map[int32][]any{}
 	keysOf := func(g int32) []any {
 		k, ok := cache[g]
 		if !ok {
-			k = a.decodeKey(a.key[g])
+			k = a.decodeKey(keyOf[g])
 			cache[g] = k
 		}
 		return k
