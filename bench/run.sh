@@ -97,12 +97,14 @@ if [ "${BIG:-0}" = 1 ]; then
   BIGDB=$OUT/big.duckdb
   if ! [ -s "$BIGDB" ]; then
     cp "$DB" "$BIGDB"
-    # Double the stored rows until there are at least 100M (shifting
-    # times so the copies are distinct records).
+    # Copy the stored rows (shifting their times a day per copy, so the
+    # copies are distinct records) until there are 100M. flows is a view
+    # over part tables; v2 data lives in one part.
+    part=$(bin/duckrun "$BIGDB" "SELECT 'flows_' || CAST(min(part) AS VARCHAR) FROM flows_parts")
     while :; do
-      n=$(bin/duckrun "$BIGDB" "SELECT count(*) FROM flows")
+      n=$(bin/duckrun "$BIGDB" "SELECT count(*) FROM $part")
       [ "$n" -ge 100000000 ] && break
-      bin/duckrun "$BIGDB" "INSERT INTO flows SELECT * REPLACE (start + 86400 AS start, \"end\" + 86400 AS \"end\") FROM flows" "SELECT 1" >/dev/null
+      bin/duckrun "$BIGDB" "INSERT INTO $part SELECT * REPLACE (start + 86400 * ($n / $RECORDS) AS start, \"end\" + 86400 * ($n / $RECORDS) AS \"end\") FROM $part LIMIT $(( 100000000 - n ))" "SELECT 1" >/dev/null
     done
   fi
   n=$(bin/duckrun "$BIGDB" "SELECT count(*) FROM flows")
