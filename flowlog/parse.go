@@ -95,6 +95,35 @@ func (s *Stats) reject(reason string) {
 	s.Reasons[reason]++
 }
 
+// separator marks the bytes that separate fields.
+var separator = [256]bool{' ': true, '\t': true, '\r': true}
+
+// step is how decode handles one position of the format.
+type step struct {
+	id    int // catalog ID, -1 for an ignored column
+	typ   schema.Type
+	store bool
+}
+
+// plan returns the decoding steps of the current format, built once per
+// format.
+func (p *Parser) plan() []step {
+	if p.planFor == p.format {
+		return p.steps
+	}
+	p.steps = p.steps[:0]
+	for _, id := range p.format.IDs {
+		st := step{id: id}
+		if id >= 0 {
+			st.typ = schema.Fields[id].Type
+			st.store = p.want.Has(id)
+		}
+		p.steps = append(p.steps, st)
+	}
+	p.planFor = p.format
+	return p.steps
+}
+
 // maxFields bounds the tokens examined on one line; real formats have < 80.
 const maxFields = 128
 
@@ -109,6 +138,8 @@ type Parser struct {
 	KeepErrors int
 	spans      [maxFields]span
 	pad        []int // columns to fill with NULL after each row (see switchFormat)
+	steps      []step
+	planFor    *Format // the format steps were built for
 }
 
 // NewParser returns a parser for format f that stores the fields in want
@@ -142,14 +173,14 @@ func (p *Parser) split(line []byte) int {
 	i := 0
 	l := len(line)
 	for {
-		for i < l && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r') {
+		for i < l && separator[line[i]] {
 			i++
 		}
 		if i >= l {
 			return n
 		}
 		s := i
-		for i < l && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' {
+		for i < l && !separator[line[i]] {
 			i++
 		}
 		if n < maxFields {
@@ -178,13 +209,14 @@ func (p *Parser) decode(line []byte, n int, b *Batch) *ParseError {
 		return &ParseError{Reason: ReasonFieldCount, Detail: fmt.Sprintf("%d fields, more than the %d a record may have", n, maxFields)}
 	}
 	row := b.N
-	for i, id := range f.IDs {
+	for i, st := range p.plan() {
+		id := st.id
 		if id < 0 {
 			continue
 		}
 		sp := p.spans[i]
 		v := line[sp.s:sp.e]
-		store := p.want.Has(id)
+		store := st.store
 		c := &b.Cols[id]
 		if len(v) == 1 && v[0] == '-' {
 			if store {
@@ -192,7 +224,7 @@ func (p *Parser) decode(line []byte, n int, b *Batch) *ParseError {
 			}
 			continue
 		}
-		switch t := schema.Fields[id].Type; t {
+		switch t := st.typ; t {
 		case schema.String:
 			if store {
 				c.AppendString(v)
