@@ -3,8 +3,10 @@
 // entity, and GeoIP/ASN. The lookups live in the subpackages (netclass,
 // awsranges, lists, geo, resolve for reverse DNS and TLS names, iptable
 // for the shared prefix structure) and inventory; Enricher combines them
-// for per-record use (ingest, ad-hoc queries, the audits). Threat intel
-// matching is the intel package's.
+// for per-record use (ingest, ad-hoc queries, the audits), and Filler adds
+// the derived columns (src_internal, dst_entity_type...) to batches. Threat
+// intel matching is the intel package's; Enricher takes it through the
+// Threat interface.
 package enrich
 
 import (
@@ -27,6 +29,8 @@ type Enricher struct {
 	// Geo is the slowest lookup (a tree walk in the database file); leave
 	// it nil when the country and AS are not wanted.
 	Geo *geo.DB
+	// Threat is the threat-intelligence lookup (the intel package's Set).
+	Threat Threat
 }
 
 // Info is everything known about one address.

@@ -17,6 +17,7 @@ import (
 	"github.com/flowlens/flowlens/enrich/netclass"
 	"github.com/flowlens/flowlens/flowlog"
 	"github.com/flowlens/flowlens/gen"
+	"github.com/flowlens/flowlens/intel"
 	"github.com/flowlens/flowlens/inventory"
 	"github.com/flowlens/flowlens/schema"
 )
@@ -143,4 +144,52 @@ func BenchmarkEnrichVsParse(b *testing.B) {
 	b.ReportMetric(parseNs, "parse-ns/record")
 	b.ReportMetric(enrichNs, "enrich-ns/record")
 	b.ReportMetric(100*enrichNs/parseNs, "enrich-%-of-parse")
+}
+
+func TestFiller(t *testing.T) {
+	e := testEnricher(t)
+	e.Threat = intel.NewSet([]intel.Indicator{
+		{Prefix: netip.MustParsePrefix("52.217.0.0/24"), List: "feodo"},
+		{Prefix: netip.MustParsePrefix("52.217.0.1/32"), List: "case-42"},
+	})
+	b := flowlog.NewBatch()
+	p := flowlog.NewParser(flowlog.V2, schema.All())
+	lines := "2 123456789010 eni-1 10.0.200.15 52.217.0.1 443 49152 6 10 840 1620000000 1620000060 ACCEPT OK\n" +
+		"2 123456789010 eni-1 192.168.1.1 18.208.1.1 1 2 17 1 40 1620000000 1620000060 REJECT OK\n" +
+		"2 123456789010 eni-1 - - - - - - - 1620000000 1620000060 - NODATA\n"
+	var ch flowlog.Chunk
+	p.ParseChunk([]byte(lines), b, &ch)
+	if b.N != 3 {
+		t.Fatalf("parsed %d rows, want 3", b.N)
+	}
+	f := e.NewFiller(schema.SetOf(schema.FSrcInternal, schema.FDstInternal, schema.FSrcEntityType, schema.FSrcEntityID,
+		schema.FDstService, schema.FDstList, schema.FDstThreat, schema.FSrcThreat, schema.FDstCountry))
+	// No GeoIP database: dst_country cannot be filled.
+	want := schema.SetOf(schema.FSrcInternal, schema.FDstInternal, schema.FSrcEntityType, schema.FSrcEntityID,
+		schema.FDstService, schema.FDstList, schema.FDstThreat, schema.FSrcThreat)
+	if f.Fields() != want {
+		t.Errorf("Fields %v, want %v", f.Fields().IDs(), want.IDs())
+	}
+	f.Fill(b)
+	f.Fill(b) // filling again recomputes, it does not append
+	cols := []int{schema.FSrcInternal, schema.FDstInternal, schema.FSrcEntityType, schema.FDstService, schema.FDstList, schema.FDstThreat, schema.FSrcThreat}
+	var got [][]any
+	for i := range b.N {
+		var row []any
+		for _, id := range cols {
+			row = append(row, b.Value(id, i))
+		}
+		got = append(got, row)
+	}
+	wantRows := [][]any{
+		{true, false, "rds", "S3", nil, "case-42,feodo", nil},
+		{true, false, nil, nil, "monitoring", nil, nil},
+		{nil, nil, nil, nil, nil, nil, nil},
+	}
+	if d := cmp.Diff(wantRows, got); d != "" {
+		t.Errorf("filled rows (-want +got):\n%s", d)
+	}
+	if n := len(b.Cols[schema.FSrcEntityID].Valid); n != b.N {
+		t.Errorf("src_entity_id has %d rows, want %d", n, b.N)
+	}
 }

@@ -48,6 +48,16 @@ func (c *Column) truncate(n int) {
 // AppendNull appends a NULL value.
 func (c *Column) AppendNull() { c.appendNull() }
 
+// Reset empties the column and sets its type.
+func (c *Column) Reset(t schema.Type) { c.reset(t) }
+
+// AppendStringValue appends a string value given as a string.
+func (c *Column) AppendStringValue(s string) {
+	c.Valid = append(c.Valid, true)
+	c.Data = append(c.Data, s...)
+	c.Offs = append(c.Offs, uint32(len(c.Data)))
+}
+
 // appendNull appends a NULL value.
 func (c *Column) appendNull() {
 	c.Valid = append(c.Valid, false)
@@ -93,7 +103,8 @@ type Batch struct {
 	N int
 	// Present lists the filled columns.
 	Present schema.Set
-	// Cols is indexed by catalog field ID.
+	// Cols is indexed by field ID: catalog fields, then the derived
+	// (enrichment) fields, which only enrichment fills.
 	Cols []Column
 	// Source names where the rows came from (file path, object key).
 	Source string
@@ -105,7 +116,7 @@ type Batch struct {
 
 // NewBatch returns an empty batch.
 func NewBatch() *Batch {
-	return &Batch{Cols: make([]Column, schema.NumFields)}
+	return &Batch{Cols: make([]Column, schema.NumColumns)}
 }
 
 // Reset empties the batch and prepares the given columns.
@@ -116,7 +127,7 @@ func (b *Batch) Reset(present schema.Set) {
 	b.Line = 0
 	b.Format = nil
 	for _, id := range present.IDs() {
-		b.Cols[id].reset(schema.Fields[id].Type)
+		b.Cols[id].reset(schema.Col(id).Type)
 	}
 }
 
@@ -150,8 +161,8 @@ func (b *Batch) Str(id, i int) ([]byte, bool) {
 	return b.Cols[id].Bytes(i), true
 }
 
-// Value returns row i of column id as a Go value: nil, int64, netip.Addr or
-// string. It allocates; hot paths use the typed accessors.
+// Value returns row i of column id as a Go value: nil, int64, netip.Addr,
+// string or bool. It allocates; hot paths use the typed accessors.
 func (b *Batch) Value(id, i int) any {
 	if !b.Valid(id, i) {
 		return nil
@@ -162,6 +173,8 @@ func (b *Batch) Value(id, i int) any {
 		return string(c.Bytes(i))
 	case schema.IP:
 		return c.IPs[i]
+	case schema.Bool:
+		return c.Ints[i] != 0
 	default:
 		return c.Ints[i]
 	}

@@ -19,6 +19,9 @@ const (
 	Int64
 	IP
 	Time
+	// Bool is a boolean stored as 0 or 1 in integer columns; only derived
+	// fields have it.
+	Bool
 )
 
 func (t Type) String() string {
@@ -33,6 +36,8 @@ func (t Type) String() string {
 		return "ip"
 	case Time:
 		return "time"
+	case Bool:
+		return "bool"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
@@ -232,7 +237,7 @@ var (
 	FFlowDir     = MustLookup("flow-direction")
 )
 
-// Set is a set of field IDs.
+// Set is a set of field IDs (catalog and derived).
 type Set [2]uint64
 
 // All returns the set of every catalog field.
@@ -259,10 +264,10 @@ func (s *Set) Add(id int) { s[id>>6] |= 1 << (uint(id) & 63) }
 // Has reports whether id is in the set.
 func (s Set) Has(id int) bool { return s[id>>6]&(1<<(uint(id)&63)) != 0 }
 
-// IDs lists the members in catalog order.
+// IDs lists the members in ID order: catalog fields, then derived ones.
 func (s Set) IDs() []int {
 	var ids []int
-	for i := range Fields {
+	for i := 0; i < NumColumns; i++ {
 		if s.Has(i) {
 			ids = append(ids, i)
 		}

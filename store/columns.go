@@ -61,54 +61,33 @@ const (
 // BinSuffix is appended to an IP column's name to name its binary form.
 const BinSuffix = "_bin"
 
-// enrichment lists the columns filled by the enrichment stages; NULL until
-// they run.
-var enrichment = []struct {
-	name string
-	kind Kind
-	desc string
-}{
-	{"src_internal", KindBool, "Whether srcaddr is in the configured internal networks."},
-	{"dst_internal", KindBool, "Whether dstaddr is in the configured internal networks."},
-	{"src_service", KindString, "AWS service (or other published range) owning srcaddr."},
-	{"dst_service", KindString, "AWS service (or other published range) owning dstaddr."},
-	{"src_list", KindString, "Named address list srcaddr matched."},
-	{"dst_list", KindString, "Named address list dstaddr matched."},
-	{"src_entity_type", KindString, "Kind of inventory entity owning srcaddr (instance, nat, elb, rds, ...)."},
-	{"src_entity_id", KindString, "ID of the inventory entity owning srcaddr."},
-	{"src_entity_name", KindString, "Name of the inventory entity owning srcaddr."},
-	{"dst_entity_type", KindString, "Kind of inventory entity owning dstaddr."},
-	{"dst_entity_id", KindString, "ID of the inventory entity owning dstaddr."},
-	{"dst_entity_name", KindString, "Name of the inventory entity owning dstaddr."},
-	{"src_country", KindString, "Country code of srcaddr."},
-	{"dst_country", KindString, "Country code of dstaddr."},
-	{"src_asn", KindInt32, "Autonomous system number of srcaddr."},
-	{"dst_asn", KindInt32, "Autonomous system number of dstaddr."},
-	{"src_as_org", KindString, "Organisation of the autonomous system of srcaddr."},
-	{"dst_as_org", KindString, "Organisation of the autonomous system of dstaddr."},
-	{"src_threat", KindString, "Threat-intelligence list entry srcaddr matched."},
-	{"dst_threat", KindString, "Threat-intelligence list entry dstaddr matched."},
+// KindOf maps a field type to its column kind.
+func KindOf(t schema.Type) Kind {
+	switch t {
+	case schema.Int32:
+		return KindInt32
+	case schema.Int64:
+		return KindInt64
+	case schema.Time:
+		return KindEpoch
+	case schema.IP:
+		return KindIP
+	case schema.Bool:
+		return KindBool
+	}
+	return KindString
 }
 
 // Columns returns the layout of the `flows` table, in order: every catalog
-// field (catalog order), the enrichment columns, the ingest metadata, then
-// the binary form of every IP field. The slice is a fresh copy.
+// field (catalog order), the derived (enrichment) fields, NULL until
+// enrichment fills them, the ingest metadata, then the binary form of every
+// IP field. The slice is a fresh copy.
 func Columns() []Column {
-	cols := make([]Column, 0, len(schema.Fields)+len(enrichment)+8)
+	cols := make([]Column, 0, schema.NumColumns+8)
 	var bins []Column
 	for _, f := range schema.Fields {
-		c := Column{Name: f.Column, Field: f.ID, Description: f.Description}
-		switch f.Type {
-		case schema.String:
-			c.Kind = KindString
-		case schema.Int32:
-			c.Kind = KindInt32
-		case schema.Int64:
-			c.Kind = KindInt64
-		case schema.Time:
-			c.Kind = KindEpoch
-		case schema.IP:
-			c.Kind = KindIP
+		c := Column{Name: f.Column, Kind: KindOf(f.Type), Field: f.ID, Description: f.Description}
+		if f.Type == schema.IP {
 			bins = append(bins, Column{
 				Name: f.Column + BinSuffix, Kind: KindIPBin, Field: -1, Of: f.Column,
 				Description: "16-byte IPv4-mapped form of " + f.Column + ", for equality and CIDR range filters.",
@@ -116,8 +95,8 @@ func Columns() []Column {
 		}
 		cols = append(cols, c)
 	}
-	for _, e := range enrichment {
-		cols = append(cols, Column{Name: e.name, Kind: e.kind, Field: -1, Description: e.desc})
+	for _, f := range schema.Derived {
+		cols = append(cols, Column{Name: f.Column, Kind: KindOf(f.Type), Field: f.ID, Description: f.Description})
 	}
 	cols = append(cols,
 		Column{Name: ColSource, Kind: KindString, Field: -1, Description: "ID of the source object the row was ingested from."},

@@ -103,10 +103,8 @@ func (n *cmpNode) eval(b *flowlog.Batch, i int) tri {
 		return triOf(n.op.holds(bytes.Compare(c.Bytes(i), n.v.s)))
 	case TypeIP:
 		return triOf(n.op.holds(keyOf(c.IPs[i]).cmp(n.v.key)))
-	case TypeBool:
-		// No catalog field is boolean; column returned nil above.
-		return triNull
 	}
+	// Integers, times and booleans (0 or 1).
 	return triOf(n.op.holds(cmp.Compare(c.Ints[i], n.v.i)))
 }
 
@@ -133,8 +131,6 @@ func (n *setNode) eval(b *flowlog.Batch, i int) tri {
 		return triOf(found)
 	case TypeIP:
 		return triOf(inKeyRanges(n.keys, keyOf(c.IPs[i])))
-	case TypeBool:
-		return triNull
 	}
 	return triOf(inIntRanges(n.ints, c.Ints[i]))
 }
@@ -216,7 +212,6 @@ func (n *setNode) prepare() {
 			out = append(out, r)
 		}
 		n.keys = out
-	case TypeBool:
 	default:
 		for _, it := range n.items {
 			hi := it.lo.i

@@ -135,19 +135,23 @@ func TestEval(t *testing.T) {
 }
 
 func TestNeedsAndExtra(t *testing.T) {
-	fs := testFields(t)
-	e, err := Compile("addr = 1.2.3.4 and reject and src.internal and not dst.internal and src.internal = null", fs)
+	fs, err := NewFields(Field{Name: "x.score", Column: "x_score", Type: TypeInt64, ID: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]int{schema.FSrcAddr, schema.FDstAddr, schema.FAction}, e.Needs().IDs()); diff != "" {
+	e, err := Compile("addr = 1.2.3.4 and reject and src.internal and not dst.internal and x.score > 3 and src.internal = null", fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int{schema.FSrcAddr, schema.FDstAddr, schema.FAction, schema.FSrcInternal, schema.FDstInternal}
+	if diff := cmp.Diff(want, e.Needs().IDs()); diff != "" {
 		t.Errorf("Needs (-want +got):\n%s", diff)
 	}
 	var names []string
 	for _, f := range e.Extra() {
 		names = append(names, f.Name)
 	}
-	if diff := cmp.Diff([]string{"src.internal", "dst.internal"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"x.score"}, names); diff != "" {
 		t.Errorf("Extra (-want +got):\n%s", diff)
 	}
 }

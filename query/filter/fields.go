@@ -61,9 +61,10 @@ type Field struct {
 	Column string
 	// Type is the value type.
 	Type Type
-	// ID is the catalog field ID, or -1 for a column that is not a catalog
-	// field. Only catalog fields have values in a flowlog.Batch; Eval
-	// treats every other field as NULL.
+	// ID is the catalog or derived field ID, or -1 for a column that is
+	// not a schema field. Only schema fields have values in a
+	// flowlog.Batch (derived ones once enrichment filled them); Eval treats
+	// every other field as NULL.
 	ID int
 	// Enum lists the usual values of a string field. A literal equal to
 	// one of them ignoring case is replaced by it (`action = reject`
@@ -109,6 +110,15 @@ var enums = map[int][]string{
 	schema.FLogStatus: {"OK", "NODATA", "SKIPDATA"},
 	schema.FFlowDir:   {"ingress", "egress"},
 	schema.FType:      {"IPv4", "IPv6", "EFA"},
+	// The inventory's entity types (inventory.EntityType).
+	schema.FSrcEntityType: entityTypes,
+	schema.FDstEntityType: entityTypes,
+}
+
+var entityTypes = []string{
+	"ec2", "nat_gateway", "alb", "nlb", "elb", "gwlb", "gwlb_endpoint", "rds", "lambda",
+	"vpc_endpoint", "ecs_task", "tgw_attachment", "efs", "eks", "elasticache", "redshift",
+	"api_gateway", "global_accelerator", "directory_service", "eni",
 }
 
 // NewFields returns the catalog fields, the standard shorthands and bare
@@ -126,9 +136,12 @@ func NewFields(extra ...Field) (*Fields, error) {
 		aliases: make(map[string][]*Field),
 		words:   make(map[string]word),
 	}
-	for _, cf := range schema.Fields {
+	all := append(append([]schema.Field(nil), schema.Fields...), schema.Derived...)
+	for _, cf := range all {
 		f := &Field{Name: cf.Token, Column: cf.Column, ID: cf.ID, Enum: enums[cf.ID]}
 		switch cf.Type {
+		case schema.Bool:
+			f.Type = TypeBool
 		case schema.String:
 			f.Type = TypeString
 		case schema.Int32:
@@ -213,8 +226,8 @@ func (fs *Fields) Add(f Field) error {
 	if f.Name == "" || f.Column == "" {
 		return fmt.Errorf("filter: field %q: name and column are required", f.Name)
 	}
-	if f.ID < -1 || f.ID >= schema.NumFields {
-		return fmt.Errorf("filter: field %q: ID %d is not a catalog field ID or -1", f.Name, f.ID)
+	if f.ID < -1 || f.ID >= schema.NumColumns {
+		return fmt.Errorf("filter: field %q: ID %d is not a field ID or -1", f.Name, f.ID)
 	}
 	keys := []string{strings.ToLower(f.Name)}
 	if c := strings.ToLower(f.Column); c != keys[0] {

@@ -73,7 +73,7 @@ func TestFieldsRegistrationErrors(t *testing.T) {
 		}, `filter: field "x": name and column are required`},
 		{"bad-id", func(fs *Fields) error {
 			return fs.Add(Field{Name: "x", Column: "x", Type: TypeBool, ID: 10000})
-		}, `filter: field "x": ID 10000 is not a catalog field ID or -1`},
+		}, `filter: field "x": ID 10000 is not a field ID or -1`},
 		{"alias-unknown-target", func(fs *Fields) error { return fs.Alias("peer", "nope") }, `filter: alias "peer": unknown field "nope"`},
 		{"alias-types-differ", func(fs *Fields) error { return fs.Alias("mixed", "srcaddr", "dstport") },
 			`filter: alias "mixed": fields srcaddr and dstport have different types`},

@@ -143,8 +143,9 @@ func (e *Expr) String() string {
 // decode them.
 func (e *Expr) Needs() schema.Set { return e.needs }
 
-// Extra returns the fields the filter uses that are not catalog fields
-// (enrichment columns), in order of first use. Eval sees them as NULL.
+// Extra returns the fields the filter uses that are not schema fields
+// (columns registered by the caller with ID -1), in order of first use.
+// Eval sees them as NULL.
 func (e *Expr) Extra() []*Field { return append([]*Field(nil), e.extra...) }
 
 // SQL returns the filter as a boolean SQL expression for d and its bound

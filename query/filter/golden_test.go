@@ -13,17 +13,10 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// testFields is the catalog plus enrichment columns, as the store will
-// register them.
+// testFields is the catalog and derived fields, freshly built.
 func testFields(t testing.TB) *Fields {
 	t.Helper()
-	fs, err := NewFields(
-		Field{Name: "src.internal", Column: "src_internal", Type: TypeBool, ID: -1},
-		Field{Name: "dst.internal", Column: "dst_internal", Type: TypeBool, ID: -1},
-		Field{Name: "dst.entity", Column: "dst_entity_type", Type: TypeString, ID: -1, Enum: []string{"instance", "rds", "nat"}},
-		Field{Name: "dst.threat", Column: "dst_threat", Type: TypeString, ID: -1},
-		Field{Name: "src.asn", Column: "src_asn", Type: TypeInt32, ID: -1},
-	)
+	fs, err := NewFields()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ type loader interface {
 func stageColumns(st *stage) []string {
 	cols := make([]string, 0, 2*len(st.used)+1)
 	for _, id := range st.used {
-		f := schema.Fields[id]
+		f := schema.Col(id)
 		cols = append(cols, f.Column)
 		if f.Type == schema.IP {
 			cols = append(cols, f.Column+store.BinSuffix)

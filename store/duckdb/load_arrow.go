@@ -99,6 +99,8 @@ func arrowType(t schema.Type) arrow.DataType {
 	switch t {
 	case schema.Int32:
 		return arrow.PrimitiveTypes.Int32
+	case schema.Bool:
+		return arrow.FixedWidthTypes.Boolean
 	case schema.Int64, schema.Time:
 		return arrow.PrimitiveTypes.Int64
 	}
@@ -110,7 +112,7 @@ func arrowType(t schema.Type) arrow.DataType {
 func arrowRecords(st *stage) (*arrow.Schema, []arrow.RecordBatch) {
 	var fields []arrow.Field
 	for _, id := range st.used {
-		f := schema.Fields[id]
+		f := schema.Col(id)
 		fields = append(fields, arrow.Field{Name: f.Column, Type: arrowType(f.Type), Nullable: true})
 		if f.Type == schema.IP {
 			fields = append(fields, arrow.Field{Name: f.Column + store.BinSuffix, Type: ipBinType, Nullable: true})
@@ -134,6 +136,8 @@ func arrowRecords(st *stage) (*arrow.Schema, []arrow.RecordBatch) {
 			switch c.typ {
 			case schema.Int32:
 				cols = append(cols, makeArray(arrow.PrimitiveTypes.Int32, k, nulls, valid, buf(bytesOf(c.i32[a:b]))))
+			case schema.Bool:
+				cols = append(cols, makeArray(arrow.FixedWidthTypes.Boolean, k, nulls, valid, buf(boolBits(c.i32[a:b]))))
 			case schema.Int64, schema.Time:
 				cols = append(cols, makeArray(arrow.PrimitiveTypes.Int64, k, nulls, valid, buf(bytesOf(c.i64[a:b]))))
 			case schema.String:
@@ -152,6 +156,17 @@ func arrowRecords(st *stage) (*arrow.Schema, []arrow.RecordBatch) {
 		}
 	}
 	return sch, recs
+}
+
+// boolBits packs 0/1 values into an Arrow boolean bitmap.
+func boolBits(v []int32) []byte {
+	bm := make([]byte, (len(v)+7)>>3)
+	for i, x := range v {
+		if x != 0 {
+			bm[i>>3] |= 1 << (i & 7)
+		}
+	}
+	return bm
 }
 
 func buf(b []byte) *memory.Buffer { return memory.NewBufferBytes(b) }

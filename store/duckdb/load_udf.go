@@ -79,11 +79,13 @@ func newStageSource(st *stage) (*stageSource, error) {
 		return nil
 	}
 	for _, id := range st.used {
-		f := schema.Fields[id]
+		f := schema.Col(id)
 		var err error
 		switch f.Type {
 		case schema.Int32:
 			err = add(f.Column, duckdb.TYPE_INTEGER, udfCol{id: id})
+		case schema.Bool:
+			err = add(f.Column, duckdb.TYPE_BOOLEAN, udfCol{id: id})
 		case schema.Int64, schema.Time:
 			err = add(f.Column, duckdb.TYPE_BIGINT, udfCol{id: id})
 		case schema.String:
@@ -151,6 +153,8 @@ func (s *stageSource) fillColumn(chunk duckdb.DataChunk, j int, o udfCol, a, b i
 			err = duckdb.SetChunkValue(chunk, j, r-a, c.bin[16*r:16*r+16])
 		case c.typ == schema.Int32:
 			err = duckdb.SetChunkValue(chunk, j, r-a, c.i32[r])
+		case c.typ == schema.Bool:
+			err = duckdb.SetChunkValue(chunk, j, r-a, c.i32[r] != 0)
 		case c.typ == schema.Int64 || c.typ == schema.Time:
 			err = duckdb.SetChunkValue(chunk, j, r-a, c.i64[r])
 		default:

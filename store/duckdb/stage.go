@@ -13,7 +13,7 @@ import (
 // Batches are copied in: the parser reuses them as soon as Append returns.
 type stage struct {
 	n       int
-	cols    []stageCol // by catalog field ID
+	cols    []stageCol // by field ID (catalog, then derived)
 	used    []int      // IDs of the columns in use, in catalog order
 	src     []int32    // per row: index into sources
 	sources []string   // object IDs of the staged rows
@@ -26,7 +26,7 @@ type stageCol struct {
 	typ   schema.Type
 	valid []byte // validity bitmap: bit i (LSB first) set when row i is not NULL
 	nulls int
-	i32   []int32 // Int32 fields
+	i32   []int32 // Int32 fields; Bool fields as 0 or 1
 	i64   []int64 // Int64 and Time fields
 	data  []byte  // String values and IP text forms
 	offs  []int32 // n+1 offsets into data
@@ -34,7 +34,7 @@ type stageCol struct {
 }
 
 func newStage() *stage {
-	return &stage{cols: make([]stageCol, schema.NumFields)}
+	return &stage{cols: make([]stageCol, schema.NumColumns)}
 }
 
 // reset empties the stage, keeping its buffers.
@@ -68,7 +68,8 @@ const maxIPText = len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")
 // fits reports whether b's strings and address texts can be added without
 // overflowing the int32 offsets of a column.
 func (s *stage) fits(b *flowlog.Batch) bool {
-	for id, f := range schema.Fields {
+	for id := range schema.NumColumns {
+		f := schema.Col(id)
 		c := &s.cols[id]
 		if !b.Present.Has(id) || !c.used {
 			continue
@@ -88,7 +89,7 @@ func (s *stage) fits(b *flowlog.Batch) bool {
 func (s *stage) use(id int) {
 	c := &s.cols[id]
 	c.used = true
-	c.typ = schema.Fields[id].Type
+	c.typ = schema.Col(id).Type
 	c.offs = append(c.offs[:0], 0)
 	c.padNull(s.n)
 	// Keep used sorted so that the column order is stable.
@@ -106,7 +107,7 @@ func (s *stage) append(b *flowlog.Batch, src int32) {
 	if b.N == 0 {
 		return
 	}
-	for id := range schema.Fields {
+	for id := range schema.NumColumns {
 		if b.Present.Has(id) && !s.cols[id].used {
 			s.use(id)
 		}
@@ -165,7 +166,7 @@ func (c *stageCol) padNull(k int) {
 	c.valid = growBits(c.valid, n+k)
 	c.nulls += k
 	switch c.typ {
-	case schema.Int32:
+	case schema.Int32, schema.Bool:
 		c.i32 = append(grow(c.i32, k), make([]int32, k)...)
 	case schema.Int64, schema.Time:
 		c.i64 = append(grow(c.i64, k), make([]int64, k)...)
@@ -200,7 +201,7 @@ func (c *stageCol) appendCol(src *flowlog.Column, base, k int) {
 		}
 	}
 	switch c.typ {
-	case schema.Int32:
+	case schema.Int32, schema.Bool:
 		c.i32 = grow(c.i32, k)
 		for _, v := range src.Ints[:k] {
 			c.i32 = append(c.i32, int32(v))
