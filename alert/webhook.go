@@ -1,0 +1,281 @@
+package alert
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// HTTPConfig configures the delivery of an HTTP sink.
+type HTTPConfig struct {
+	// URL receives the POSTs.
+	URL string
+	// Timeout bounds each attempt. Zero means 10 s.
+	Timeout time.Duration
+	// Attempts is the number of tries per alert (1 = no retry). Zero means 4.
+	Attempts int
+	// Backoff is the wait before the second try; it doubles before each
+	// further one (a 429 or 503 with Retry-After waits what it says, up to
+	// MaxBackoff). Zero means 500 ms.
+	Backoff time.Duration
+	// MaxBackoff caps a wait. Zero means 30 s.
+	MaxBackoff time.Duration
+	// Client sends the requests; nil means a client without its own
+	// timeout (Timeout applies per attempt).
+	Client *http.Client
+	// Header holds extra request headers (e.g. Authorization).
+	Header http.Header
+}
+
+// DefaultHTTPConfig returns the defaults for url.
+func DefaultHTTPConfig(url string) HTTPConfig {
+	return HTTPConfig{URL: url, Timeout: 10 * time.Second, Attempts: 4, Backoff: 500 * time.Millisecond, MaxBackoff: 30 * time.Second}
+}
+
+func (c HTTPConfig) withDefaults() HTTPConfig {
+	d := DefaultHTTPConfig(c.URL)
+	if c.Timeout <= 0 {
+		c.Timeout = d.Timeout
+	}
+	if c.Attempts <= 0 {
+		c.Attempts = d.Attempts
+	}
+	if c.Backoff <= 0 {
+		c.Backoff = d.Backoff
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = d.MaxBackoff
+	}
+	if c.Client == nil {
+		c.Client = &http.Client{}
+	}
+	return c
+}
+
+// Validate checks the URL.
+func (c HTTPConfig) Validate() error {
+	if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
+		return fmt.Errorf("webhook URL %q: want http:// or https://", c.URL)
+	}
+	return nil
+}
+
+// httpStatusError is a non-2xx answer.
+type httpStatusError struct {
+	code       int
+	body       string
+	retryAfter time.Duration
+}
+
+func (e *httpStatusError) Error() string {
+	if e.body == "" {
+		return fmt.Sprintf("HTTP %d", e.code)
+	}
+	return fmt.Sprintf("HTTP %d: %s", e.code, e.body)
+}
+
+// retryable says whether a failure may succeed on another try: network
+// errors, timeouts, 408, 429 and 5xx.
+func retryable(err error) bool {
+	se, ok := err.(*httpStatusError)
+	if !ok {
+		return true
+	}
+	return se.code == http.StatusRequestTimeout || se.code == http.StatusTooManyRequests || se.code >= 500
+}
+
+// post sends one JSON body with retries. It returns the number of
+// attempts made and the last error.
+func (c *HTTPConfig) post(ctx context.Context, body []byte, idempotencyKey string) (int, error) {
+	wait := c.Backoff
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = c.once(ctx, body, idempotencyKey)
+		if err == nil {
+			return attempt, nil
+		}
+		if attempt >= c.Attempts || !retryable(err) || ctx.Err() != nil {
+			return attempt, err
+		}
+		d := wait
+		if se, ok := err.(*httpStatusError); ok && se.retryAfter > 0 {
+			d = se.retryAfter
+		}
+		if serr := sleep(ctx, min(d, c.MaxBackoff)); serr != nil {
+			return attempt, fmt.Errorf("%w (then %v)", err, serr)
+		}
+		wait *= 2
+	}
+}
+
+func (c *HTTPConfig) once(ctx context.Context, body []byte, idempotencyKey string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	for k, vs := range c.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "flowlens")
+	if idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", idempotencyKey)
+	}
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	se := &httpStatusError{code: resp.StatusCode, body: strings.TrimSpace(string(msg))}
+	if ra := resp.Header.Get("Retry-After"); ra != "" {
+		if s, err := strconv.Atoi(ra); err == nil && s >= 0 {
+			se.retryAfter = time.Duration(s) * time.Second
+		}
+	}
+	return se
+}
+
+// sendEach posts one body per alert and reports the alerts that failed.
+func sendEach(ctx context.Context, name string, c *HTTPConfig, alerts []Alert, body func(*Alert) ([]byte, error)) error {
+	var de *DeliveryError
+	for i := range alerts {
+		a := &alerts[i]
+		b, err := body(a)
+		var attempts int
+		if err == nil {
+			attempts, err = c.post(ctx, b, a.ID)
+		}
+		if err != nil {
+			if de == nil {
+				de = &DeliveryError{Sink: name}
+			}
+			de.Failed = append(de.Failed, a.ID)
+			de.Err = fmt.Errorf("alert %s: %w", a.ID, err)
+			de.Attempts = attempts
+		}
+	}
+	if de != nil {
+		return de
+	}
+	return nil
+}
+
+// Webhook POSTs each alert as a JSON object (the Alert fields) to a URL,
+// with an Idempotency-Key header holding the alert ID. Failed attempts are
+// retried with exponential backoff; after the last one Send returns a
+// *DeliveryError naming the alerts not delivered.
+type Webhook struct {
+	cfg HTTPConfig
+}
+
+var _ Sink = (*Webhook)(nil)
+
+// NewWebhook returns a webhook sink.
+func NewWebhook(cfg HTTPConfig) (*Webhook, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Webhook{cfg: cfg.withDefaults()}, nil
+}
+
+// Name returns "webhook URL".
+func (w *Webhook) Name() string { return "webhook " + w.cfg.URL }
+
+// Send posts every alert.
+func (w *Webhook) Send(ctx context.Context, alerts []Alert) error {
+	return sendEach(ctx, w.Name(), &w.cfg, alerts, func(a *Alert) ([]byte, error) { return json.Marshal(a) })
+}
+
+// Slack POSTs each alert to a Slack incoming webhook: a text fallback and
+// Block Kit blocks (header, summary fields, sample flows, follow-up
+// command). Retries as Webhook.
+type Slack struct {
+	cfg HTTPConfig
+}
+
+var _ Sink = (*Slack)(nil)
+
+// NewSlack returns a Slack sink.
+func NewSlack(cfg HTTPConfig) (*Slack, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Slack{cfg: cfg.withDefaults()}, nil
+}
+
+// Name returns "slack URL".
+func (s *Slack) Name() string { return "slack " + s.cfg.URL }
+
+// Send posts every alert.
+func (s *Slack) Send(ctx context.Context, alerts []Alert) error {
+	return sendEach(ctx, s.Name(), &s.cfg, alerts, func(a *Alert) ([]byte, error) { return json.Marshal(SlackMessage(a)) })
+}
+
+// SlackMessage is the incoming-webhook payload for a.
+func SlackMessage(a *Alert) map[string]any {
+	text := func(s string) map[string]any { return map[string]any{"type": "mrkdwn", "text": s} }
+	field := func(name, v string) map[string]any { return text("*" + name + "*\n" + v) }
+	const tf = "2006-01-02 15:04:05Z"
+	blocks := []any{
+		map[string]any{"type": "header", "text": map[string]any{"type": "plain_text", "text": truncate(fmt.Sprintf("%s %s", severityMark(a.Severity), a.Title), 150)}},
+		map[string]any{"type": "section", "text": text(truncate(fmt.Sprintf("*%s* `%s`: %s", strings.ToUpper(a.Severity), a.Rule, slackEscape(a.Key.String())), 3000))},
+		map[string]any{"type": "section", "fields": []any{
+			field("Measure", fmt.Sprintf("%s = %d (threshold %d)", a.Measure, a.Value, a.Threshold)),
+			field("Window", a.WindowStart.UTC().Format(tf)+" – "+a.WindowEnd.UTC().Format(tf)),
+			field("First / last seen", a.FirstSeen.UTC().Format(tf)+" / "+a.LastSeen.UTC().Format(tf)),
+			field("Flows", strconv.FormatInt(a.Flows, 10)),
+		}},
+	}
+	if len(a.Samples) > 0 {
+		var sb strings.Builder
+		sb.WriteString("```")
+		for _, s := range a.Samples {
+			sb.WriteString(s.String())
+			sb.WriteByte('\n')
+		}
+		sb.WriteString("```")
+		blocks = append(blocks, map[string]any{"type": "section", "text": text(truncate(slackEscape(sb.String()), 3000))})
+	}
+	if a.FollowUp != "" {
+		blocks = append(blocks, map[string]any{"type": "context", "elements": []any{text(truncate("Follow up: `"+slackEscape(a.FollowUp)+"`", 3000))}})
+	}
+	return map[string]any{"text": slackEscape(a.Summary()), "blocks": blocks}
+}
+
+func severityMark(s string) string {
+	switch s {
+	case SeverityCritical, SeverityHigh:
+		return "🔴"
+	case SeverityMedium:
+		return "🟠"
+	}
+	return "🔵"
+}
+
+// slackEscape escapes the three characters Slack's mrkdwn reserves.
+func slackEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
