@@ -13,10 +13,16 @@ import (
 
 func newFieldsCmd(e *env) *cobra.Command {
 	var of string
+	var derived bool
 	c := &cobra.Command{
 		Use:   "fields",
 		Short: "List every flow-log field flowlens knows",
-		Args:  noArgs,
+		Long: `List every flow-log field flowlens knows: its token in format strings, its
+column in the flows table, type, the flow-log version that introduced it, and
+what it holds. --derived lists the enrichment fields instead (src.internal,
+dst.entity, dst.threat...): ingest and ad-hoc queries fill them, and the
+filter language and top know them by the token shown.`,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			f, err := outputFormat(of, e)
 			if err != nil {
@@ -33,7 +39,11 @@ func newFieldsCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, fd := range schema.Fields {
+			list := schema.Fields
+			if derived {
+				list = schema.Derived
+			}
+			for _, fd := range list {
 				if err := w.WriteRow([]any{fd.Token, fd.Column, fd.Type.String(), int64(fd.Version), fd.Description}); err != nil {
 					return err
 				}
@@ -42,6 +52,7 @@ func newFieldsCmd(e *env) *cobra.Command {
 		},
 	}
 	c.Flags().StringVarP(&of, "output", "o", "", "output format: table, csv, json, ndjson, parquet")
+	c.Flags().BoolVar(&derived, "derived", false, "list the enrichment fields (version 0: not in flow logs)")
 	return c
 }
 

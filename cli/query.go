@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flowlens/flowlens/enrich"
 	"github.com/flowlens/flowlens/flowlog"
 	"github.com/flowlens/flowlens/output"
 	"github.com/flowlens/flowlens/query/named"
@@ -67,6 +68,13 @@ the query sees.`,
 					return usagef("--param is for named queries; put values in the SQL")
 				}
 			}
+			if len(sources) > 0 {
+				done, err := sf.loadFill(c, e, schema.Set{}, true)
+				if err != nil {
+					return err
+				}
+				defer done()
+			}
 			st, loaded, err := openForQuery(c.Context(), e, &sf, sources, schema.All())
 			if err != nil {
 				return err
@@ -93,6 +101,7 @@ the query sees.`,
 		},
 	}
 	sf.register(c)
+	sf.registerFill(c)
 	c.Flags().StringArrayVar(&params, "param", nil, "named-query parameter as name=value (repeatable)")
 	return c
 }
@@ -283,7 +292,12 @@ aggregated as they are parsed; without, the database (--db) answers.`,
 				q, qargs := sf.withFlows(top.SQL(keys, m, n, "flows", ""), nil)
 				return runQuery(c.Context(), e, &sf, st, q, qargs)
 			}
-			sink := &topSink{keys: keys, main: top.New(keys)}
+			done, err := sf.loadFill(c, e, derivedOf(keys), false)
+			if err != nil {
+				return err
+			}
+			defer done()
+			sink := &topSink{keys: keys, main: top.New(keys), fill: sf.filler}
 			if sf.filtered() {
 				sink.keep = sf.keep
 			}
@@ -294,6 +308,7 @@ aggregated as they are parsed; without, the database (--db) answers.`,
 		},
 	}
 	sf.register(c)
+	sf.registerFill(c)
 	c.Flags().StringVar(&by, "by", "bytes", "rank by bytes, packets or flows")
 	c.Flags().IntVarP(&n, "top", "n", 10, "number of groups to show (0: all)")
 	return c
@@ -306,29 +321,49 @@ type topSink struct {
 	keep    func(*flowlog.Batch, int) bool
 	main    *top.Aggregator // batches decoded outside the workers, and undos
 	workers []*top.Aggregator
+	// fill makes a Filler of derived fields (nil when there is nothing to
+	// fill); each worker has its own.
+	fill      func() *enrich.Filler
+	mainFill  *enrich.Filler
+	workFills []*enrich.Filler
+}
+
+// filled adds the derived fields to b with f (nil: nothing to add).
+func filled(f *enrich.Filler, b *flowlog.Batch) *flowlog.Batch {
+	if f != nil {
+		f.Fill(b)
+	}
+	return b
 }
 
 var _ source.ParallelSink = (*topSink)(nil)
 
 func (t *topSink) Workers(n int) {
 	t.workers = make([]*top.Aggregator, n)
+	t.workFills = make([]*enrich.Filler, n)
 	for i := range t.workers {
 		t.workers[i] = top.New(t.keys)
+		if t.fill != nil {
+			t.workFills[i] = t.fill()
+		}
+	}
+	if t.fill != nil {
+		t.mainFill = t.fill()
 	}
 }
 
 func (t *topSink) WorkerBatch(w int, b *flowlog.Batch) error {
-	t.workers[w].Add(b, t.keep)
+	t.workers[w].Add(filled(t.workFills[w], b), t.keep)
 	return nil
 }
 
 func (t *topSink) Batch(b *flowlog.Batch) error {
-	t.main.Add(b, t.keep)
+	t.main.Add(filled(t.mainFill, b), t.keep)
 	return nil
 }
 
 func (t *topSink) Undo(b *flowlog.Batch) error {
-	t.main.Sub(b, t.keep)
+	t.main.Sub(filled(t.mainFill, b), t.keep)
 	return nil
 }
 
@@ -342,9 +377,11 @@ func (t *topSink) result() *top.Aggregator {
 func writeTop(e *env, f output.Format, keys []int, rows []top.Row) error {
 	var cols []output.Column
 	for _, id := range keys {
-		fd := schema.Fields[id]
+		fd := schema.Col(id)
 		t := output.TypeString
 		switch fd.Type {
+		case schema.Bool:
+			t = output.TypeBool
 		case schema.Int32:
 			t = output.TypeInt32
 		case schema.Int64:
@@ -390,6 +427,11 @@ leaves no partial file behind.`,
 			if sf.filtered() {
 				return usagef("ingest loads whole inputs; filter when you query")
 			}
+			done, err := sf.loadFill(c, e, schema.Set{}, true)
+			if err != nil {
+				return err
+			}
+			defer done()
 			if isSQS(args) {
 				return ingestSQS(c.Context(), e, &sf, &qf, args)
 			}
@@ -400,6 +442,7 @@ leaves no partial file behind.`,
 	c.Flags().StringVar(&sf.db, "db", "flowlens.duckdb", "DuckDB database file")
 	c.Flags().StringVar(&sf.memory, "memory-limit", "", "DuckDB memory limit, e.g. 4GB (default: half of RAM)")
 	c.Flags().IntVar(&every, "commit-every", 64, "commit after this many inputs")
+	sf.registerFill(c)
 	qf.register(c)
 	return c
 }
@@ -421,7 +464,7 @@ func ingest(ctx context.Context, e *env, sf *storeFlags, args []string, every in
 	// Skip inputs whose very version is already in the ledger.
 	var todo []source.Input
 	skipped, replaced := 0, 0
-	sink, err := newStoreSink(ctx, st, nil, false)
+	sink, err := newStoreSink(ctx, st, nil, sf.filler())
 	if err != nil {
 		return err
 	}

@@ -135,7 +135,7 @@ func ingestMessages(ctx context.Context, e *env, sf *storeFlags, qf *sqsFlags, q
 	var done []sqs.Message // messages to delete after the commit
 	var todo []source.Input
 	objectsOf := map[string][]string{} // message ID -> names of its objects to read
-	sink, err := newStoreSink(ctx, st, nil, false)
+	sink, err := newStoreSink(ctx, st, nil, sf.filler())
 	if err != nil {
 		return 0, err
 	}

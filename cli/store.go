@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flowlens/flowlens/enrich"
 	"github.com/flowlens/flowlens/flowlog"
 	"github.com/flowlens/flowlens/query/filter"
 	"github.com/flowlens/flowlens/schema"
@@ -29,6 +30,13 @@ type storeFlags struct {
 	output string
 	memory string
 
+	// fill selects the enrichment data, on the commands that register it
+	// (registerFill); enr, loaded from it by loadFill, fills the derived
+	// fields of records read from SOURCE arguments (nil: none).
+	fill     fillFlags
+	enr      *enrich.Enricher
+	fillWant schema.Set // the derived fields to fill
+
 	// Resolved by prepare.
 	expr       *filter.Expr
 	from, to   int64 // epoch seconds; 0 when unset
@@ -44,6 +52,33 @@ func (f *storeFlags) register(c *cobra.Command) {
 	fl.StringVar(&f.until, "until", "", "only records before this time: RFC 3339 or a duration back from now")
 	fl.StringVarP(&f.output, "output", "o", "", "output format: table, csv, json, ndjson, parquet (default: table on a terminal, csv otherwise)")
 	fl.StringVar(&f.memory, "memory-limit", "", "DuckDB memory limit before it spills to disk, e.g. 4GB (default: half of RAM)")
+}
+
+// registerFill adds the enrichment flags.
+func (f *storeFlags) registerFill(c *cobra.Command) { f.fill.register(c) }
+
+// loadFill loads the enrichment data and checks that the records read from
+// SOURCE arguments can carry the derived fields in need and those the
+// --where filter reads. Those are the fields filled, or, with all, every
+// field the data allows. Call the returned function when done.
+func (f *storeFlags) loadFill(c *cobra.Command, e *env, need schema.Set, all bool) (func(), error) {
+	en, done, err := f.fill.load(c, e)
+	if err != nil {
+		return nil, err
+	}
+	d := derivedIn(f.expr)
+	need[0] |= d[0]
+	need[1] |= d[1]
+	if err := checkFillable(en, need); err != nil {
+		done()
+		return nil, err
+	}
+	f.enr = en
+	f.fillWant = need
+	if all {
+		f.fillWant = en.Columns()
+	}
+	return done, nil
 }
 
 // prepare compiles --where and resolves --since/--until.
@@ -104,7 +139,21 @@ func (f *storeFlags) want(s schema.Set) schema.Set {
 		s.Add(schema.FStart)
 		s.Add(schema.FEnd)
 	}
+	if fl := f.filler(); fl != nil {
+		n := fl.Needs()
+		s[0] |= n[0]
+		s[1] |= n[1]
+	}
 	return s
+}
+
+// filler returns a Filler of the derived fields to fill, nil when there
+// are none.
+func (f *storeFlags) filler() *enrich.Filler {
+	if f == nil || f.enr == nil || f.fillWant == (schema.Set{}) {
+		return nil
+	}
+	return f.enr.NewFiller(f.fillWant)
 }
 
 // keep reports whether row i passes --where and --since/--until. A record
@@ -227,7 +276,7 @@ func openForQuery(ctx context.Context, e *env, f *storeFlags, args []string, wan
 	if err != nil {
 		return nil, false, err
 	}
-	sink, err := newStoreSink(ctx, s, f, false)
+	sink, err := newStoreSink(ctx, s, f, f.filler())
 	if err != nil {
 		s.Close()
 		return nil, false, err
@@ -250,7 +299,8 @@ type storeSink struct {
 	ctx     context.Context
 	st      store.Store
 	tx      store.Tx
-	f       *storeFlags // restrictions; nil keeps everything
+	f       *storeFlags    // restrictions; nil keeps everything
+	fill    *enrich.Filler // derived fields added to every batch; nil adds none
 	kept    *flowlog.Batch
 	objects map[string]store.Object // the identity of each input
 	// Commit every CommitEvery inputs (0: only at the end).
@@ -260,12 +310,15 @@ type storeSink struct {
 	aborted     int   // inputs left out because they could not be read
 }
 
-func newStoreSink(ctx context.Context, st store.Store, f *storeFlags, _ bool) (*storeSink, error) {
+// newStoreSink starts an ingest transaction on st. Rows must pass f's
+// restrictions (nil keeps all); fill (nil: none) adds derived fields first,
+// so that the restrictions can use them.
+func newStoreSink(ctx context.Context, st store.Store, f *storeFlags, fill *enrich.Filler) (*storeSink, error) {
 	tx, err := st.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &storeSink{ctx: ctx, st: st, tx: tx, f: f, kept: flowlog.NewBatch(), objects: map[string]store.Object{}}, nil
+	return &storeSink{ctx: ctx, st: st, tx: tx, f: f, fill: fill, kept: flowlog.NewBatch(), objects: map[string]store.Object{}}, nil
 }
 
 // objectOf is the ledger identity of an input. Inputs from remote sources
@@ -297,6 +350,9 @@ func (s *storeSink) BeginInput(in source.Input) error {
 }
 
 func (s *storeSink) Batch(b *flowlog.Batch) error {
+	if s.fill != nil {
+		s.fill.Fill(b)
+	}
 	if s.f != nil && s.f.filtered() {
 		s.kept.Reset(b.Present)
 		for i := 0; i < b.N; i++ {

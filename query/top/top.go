@@ -47,6 +47,9 @@ func ParseKeys(s string) ([]int, error) {
 		}
 		f, ok := schema.Lookup(name)
 		if !ok {
+			f, ok = schema.LookupDerived(name)
+		}
+		if !ok {
 			return nil, fmt.Errorf("unknown key field %q (see 'flowlens fields')", name)
 		}
 		if seen.Has(f.ID) {
@@ -63,7 +66,7 @@ func ParseKeys(s string) ([]int, error) {
 
 // Row is one group.
 type Row struct {
-	Keys    []any // nil, int64 or string (addresses in text form) per key field
+	Keys    []any // nil, int64, bool or string (addresses in text form) per key field
 	Flows   int64
 	Packets int64
 	Bytes   int64
@@ -212,10 +215,13 @@ func (a *Aggregator) decodeKey(k string) []any {
 				addr = addr.Unmap()
 			}
 			vals[n] = addr.String()
-		case schema.Fields[id].Type == schema.String:
+		case schema.Col(id).Type == schema.String:
 			l, w := binary.Uvarint([]byte(k))
 			vals[n] = k[w : w+int(l)]
 			k = k[w+int(l):]
+		case schema.Col(id).Type == schema.Bool:
+			vals[n] = binary.BigEndian.Uint64([]byte(k[:8])) != 0
+			k = k[8:]
 		default:
 			vals[n] = int64(binary.BigEndian.Uint64([]byte(k[:8])))
 			k = k[8:]
@@ -374,7 +380,7 @@ func compareKey(a, b any) int {
 func SQL(keys []int, m Measure, n int, from, where string) string {
 	var cols []string
 	for _, id := range keys {
-		cols = append(cols, quote(schema.Fields[id].Column))
+		cols = append(cols, quote(schema.Col(id).Column))
 	}
 	k := strings.Join(cols, ", ")
 	var sb strings.Builder
