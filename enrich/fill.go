@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strings"
 
@@ -67,22 +68,58 @@ var sides = [2]side{
 		schema.FDstCountry, schema.FDstASN, schema.FDstASOrg, schema.FDstThreat},
 }
 
-// Filler adds derived columns to batches. It keeps scratch state: use one
-// per goroutine.
+// Filler adds derived columns to batches. It keeps scratch state and a
+// cache of recent addresses (flow logs repeat the same hosts): use one per
+// goroutine.
 type Filler struct {
 	e      *Enricher
 	fill   schema.Set
-	info   Info
 	names  []string
-	buf    []byte
 	joined map[lists.Mask]string
+	cache  []cached
+}
+
+// cached is what the Filler knows about one address.
+type cached struct {
+	addr   netip.Addr
+	info   Info
+	threat string
+}
+
+// cacheBits sizes the direct-mapped address cache (4096 entries).
+const cacheBits = 12
+
+// slot returns a's cache index.
+func slot(a netip.Addr) uint64 {
+	b := a.As16()
+	h := binary.LittleEndian.Uint64(b[8:]) ^ binary.LittleEndian.Uint64(b[:8])*0x9E3779B97F4A7C15
+	return (h * 0x9E3779B97F4A7C15) >> (64 - cacheBits)
+}
+
+// lookup returns what is known about a, from the cache when it can.
+func (f *Filler) lookup(a netip.Addr) *cached {
+	c := &f.cache[slot(a)]
+	if c.addr == a {
+		return c
+	}
+	c.addr = a
+	f.e.Lookup(a, &c.info)
+	c.threat = ""
+	if f.fill.Has(schema.FSrcThreat) || f.fill.Has(schema.FDstThreat) {
+		f.names = f.e.Threat.AppendLists(f.names[:0], a)
+		if len(f.names) > 0 {
+			c.threat = strings.Join(f.names, ",")
+		}
+	}
+	return c
 }
 
 // NewFiller returns a Filler of the derived fields in want that e can fill
 // (Columns). A Filler with nothing to fill leaves batches alone.
 func (e *Enricher) NewFiller(want schema.Set) *Filler {
 	c := e.Columns()
-	return &Filler{e: e, fill: schema.Set{want[0] & c[0], want[1] & c[1]}, joined: map[lists.Mask]string{}}
+	return &Filler{e: e, fill: schema.Set{want[0] & c[0], want[1] & c[1]}, joined: map[lists.Mask]string{},
+		cache: make([]cached, 1<<cacheBits)}
 }
 
 // Fields returns the derived fields f fills.
@@ -104,7 +141,9 @@ func (f *Filler) Fill(b *flowlog.Batch) {
 		return
 	}
 	for _, id := range f.fill.IDs() {
-		b.Cols[id].Reset(schema.Col(id).Type)
+		c := &b.Cols[id]
+		c.Reset(schema.Col(id).Type)
+		c.Grow(b.N)
 		b.Present.Add(id)
 	}
 	for si := range sides {
@@ -115,8 +154,7 @@ func (f *Filler) Fill(b *flowlog.Batch) {
 				f.nulls(b, sd)
 				continue
 			}
-			f.e.Lookup(a, &f.info)
-			f.row(b, sd, a)
+			f.row(b, sd, f.lookup(a))
 		}
 	}
 }
@@ -138,8 +176,8 @@ func str(c *flowlog.Column, s string) {
 	c.AppendStringValue(s)
 }
 
-func (f *Filler) row(b *flowlog.Batch, sd *side, a netip.Addr) {
-	in := &f.info
+func (f *Filler) row(b *flowlog.Batch, sd *side, c *cached) {
+	in := &c.info
 	if f.fill.Has(sd.internal) {
 		v := int64(0)
 		if in.Internal() {
@@ -176,19 +214,7 @@ func (f *Filler) row(b *flowlog.Batch, sd *side, a netip.Addr) {
 		str(&b.Cols[sd.asOrg], in.Geo.ASOrg)
 	}
 	if f.fill.Has(sd.threat) {
-		f.names = f.e.Threat.AppendLists(f.names[:0], a)
-		if len(f.names) == 0 {
-			b.Cols[sd.threat].AppendNull()
-		} else {
-			f.buf = f.buf[:0]
-			for i, n := range f.names {
-				if i > 0 {
-					f.buf = append(f.buf, ',')
-				}
-				f.buf = append(f.buf, n...)
-			}
-			b.Cols[sd.threat].AppendString(f.buf)
-		}
+		str(&b.Cols[sd.threat], c.threat)
 	}
 }
 

@@ -2,6 +2,7 @@ package flowlog
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/flowlens/flowlens/schema"
 )
@@ -50,6 +51,20 @@ func (c *Column) AppendNull() { c.appendNull() }
 
 // Reset empties the column and sets its type.
 func (c *Column) Reset(t schema.Type) { c.reset(t) }
+
+// Grow makes room for n more values without reallocating (strings: for
+// their offsets; their bytes grow as appended).
+func (c *Column) Grow(n int) {
+	c.Valid = slices.Grow(c.Valid, n)
+	switch c.Type {
+	case schema.String:
+		c.Offs = slices.Grow(c.Offs, n)
+	case schema.IP:
+		c.IPs = slices.Grow(c.IPs, n)
+	default:
+		c.Ints = slices.Grow(c.Ints, n)
+	}
+}
 
 // AppendStringValue appends a string value given as a string.
 func (c *Column) AppendStringValue(s string) {
