@@ -35,42 +35,45 @@ var _ Sink = (*Writer)(nil)
 // Name returns "stdout".
 func (s *Writer) Name() string { return "stdout" }
 
-// Columns are the columns Writer writes, in order.
-func Columns(withSamples bool) []output.Column {
-	cols := []output.Column{
-		{Name: "severity"}, {Name: "rule"}, {Name: "key"},
-		{Name: "value", Type: output.TypeInt}, {Name: "threshold", Type: output.TypeInt},
+// Columns are the columns Writer writes, in order: a short set for tables
+// and CSV, every field (samples included) for JSON.
+func Columns(full bool) []output.Column {
+	if !full {
+		return []output.Column{
+			{Name: "severity"}, {Name: "rule"}, {Name: "key"},
+			{Name: "value", Type: output.TypeInt}, {Name: "threshold", Type: output.TypeInt},
+			{Name: "window_start", Type: output.TypeTime}, {Name: "first_seen", Type: output.TypeTime},
+			{Name: "last_seen", Type: output.TypeTime}, {Name: "flows", Type: output.TypeInt}, {Name: "follow_up"},
+		}
+	}
+	return []output.Column{
+		{Name: "id"}, {Name: "severity"}, {Name: "rule"}, {Name: "title"}, {Name: "mitre"}, {Name: "key"},
+		{Name: "measure"}, {Name: "value", Type: output.TypeInt}, {Name: "threshold", Type: output.TypeInt},
+		{Name: "baseline", Type: output.TypeFloat},
 		{Name: "window_start", Type: output.TypeTime}, {Name: "window_end", Type: output.TypeTime},
 		{Name: "first_seen", Type: output.TypeTime}, {Name: "last_seen", Type: output.TypeTime},
-		{Name: "flows", Type: output.TypeInt}, {Name: "title"}, {Name: "id"}, {Name: "follow_up"},
+		{Name: "flows", Type: output.TypeInt}, {Name: "samples"}, {Name: "follow_up"},
 	}
-	if withSamples {
-		cols = append(cols, output.Column{Name: "measure"}, output.Column{Name: "baseline", Type: output.TypeFloat},
-			output.Column{Name: "mitre"}, output.Column{Name: "samples"})
-	}
-	return cols
 }
 
-// Row returns a's values for Columns.
-func Row(a *Alert, withSamples bool) []any {
-	var key any = a.Key.String()
-	if withSamples {
-		key = a.Key
+// Row returns a's values for Columns(full).
+func Row(a *Alert, full bool) []any {
+	if !full {
+		return []any{a.Severity, a.Rule, a.Key.String(), a.Value, a.Threshold, a.WindowStart.UTC(),
+			a.FirstSeen.UTC(), a.LastSeen.UTC(), a.Flows, a.FollowUp}
 	}
-	row := []any{a.Severity, a.Rule, key, a.Value, a.Threshold, a.WindowStart.UTC(), a.WindowEnd.UTC(),
-		a.FirstSeen.UTC(), a.LastSeen.UTC(), a.Flows, a.Title, a.ID, a.FollowUp}
-	if withSamples {
-		var base any
-		if a.Baseline != nil {
-			base = *a.Baseline
-		}
-		var samples any
-		if len(a.Samples) > 0 {
-			samples = a.Samples
-		}
-		row = append(row, a.Measure, base, a.MITRE, samples)
+	var base, mitre, samples any
+	if a.Baseline != nil {
+		base = *a.Baseline
 	}
-	return row
+	if a.MITRE != "" {
+		mitre = a.MITRE
+	}
+	if len(a.Samples) > 0 {
+		samples = a.Samples
+	}
+	return []any{a.ID, a.Severity, a.Rule, a.Title, mitre, a.Key, a.Measure, a.Value, a.Threshold, base,
+		a.WindowStart.UTC(), a.WindowEnd.UTC(), a.FirstSeen.UTC(), a.LastSeen.UTC(), a.Flows, samples, a.FollowUp}
 }
 
 // Send writes the alerts. A table with no alerts says so in its footer.

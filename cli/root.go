@@ -89,6 +89,8 @@ func newRoot(e *env) *cobra.Command {
 		newQueriesCmd(e),
 		newTopCmd(e),
 		newHuntCmd(e),
+		newDetectCmd(e),
+		newRulesCmd(e),
 		newIntelCmd(e),
 		newEgressCmd(e),
 		newIngressCmd(e),

@@ -32,6 +32,8 @@ type Options struct {
 	// Watermark is the event-time high-water mark; zero means the latest
 	// record start in the table.
 	Watermark time.Time
+	// Where, when set, restricts the flows every rule sees (--where).
+	Where *filter.Expr
 	// FollowUp is prepended to the follow-up command of every alert
 	// (default "flowlens query"); FollowUpArgs is appended (e.g. the
 	// SOURCE files of an ad-hoc run, already shell-quoted).
@@ -204,7 +206,7 @@ func planRule(r *Rule, opt Options, lo, hi, wm int64) plan {
 // arguments, for windows starting in [first, last].
 func (r *Rule) SQL(table string, first, last int64) (string, []any) {
 	h := r.historySeconds()
-	return r.sql(table, plan{w: int64(r.Window / time.Second), first: first, last: last, history: h, dataOrg: first - h})
+	return r.sql(table, plan{w: int64(r.Window / time.Second), first: first, last: last, history: h, dataOrg: first - h}, nil)
 }
 
 func (r *Rule) historySeconds() int64 {
@@ -216,6 +218,17 @@ func (r *Rule) historySeconds() int64 {
 		return int64(r.NewKey.Lookback / time.Second)
 	}
 	return 0
+}
+
+// condSQL renders the rule's filter, and where when set, after args.
+func (r *Rule) condSQL(args []any, where *filter.Expr) (string, []any) {
+	cond, args := r.Expr.AppendSQL(filter.DuckDB{}, args)
+	if where != nil {
+		var w string
+		w, args = where.AppendSQL(filter.DuckDB{}, args)
+		cond = "(" + cond + ") AND (" + w + ")"
+	}
+	return cond, args
 }
 
 func (r *Rule) measureSQL() string {
@@ -230,7 +243,7 @@ func (r *Rule) measureSQL() string {
 
 // sql builds the rule's query. Columns: the key columns, ws, v, first,
 // last, n, baseline (NULL unless a baseline rule).
-func (r *Rule) sql(table string, p plan) (string, []any) {
+func (r *Rule) sql(table string, p plan, where *filter.Expr) (string, []any) {
 	keys := make([]string, len(r.GroupBy))
 	for i, k := range r.GroupBy {
 		keys[i] = ident(k)
@@ -238,7 +251,7 @@ func (r *Rule) sql(table string, p plan) (string, []any) {
 	keyList := strings.Join(keys, ", ")
 	w := strconv.FormatInt(p.w, 10)
 	args := []any{p.first - p.history, p.last + p.w}
-	cond, args := r.Expr.AppendSQL(filter.DuckDB{}, args)
+	cond, args := r.condSQL(args, where)
 	agg := "SELECT " + keyList + `, ("start" // ` + w + `) * ` + w + ` AS ws, ` + r.measureSQL() + ` AS v, min("start") AS first_seen, max("end") AS last_seen, count(*) AS n` +
 		"\nFROM " + table + `
 WHERE "start" >= ? AND "start" < ? AND ` + cond + "\nGROUP BY " + keyList + ", ws"
@@ -278,7 +291,7 @@ func evalRule(ctx context.Context, q Querier, r *Rule, opt Options, lo, hi, wm i
 		return st, nil, nil
 	}
 	st.From, st.To = time.Unix(p.first, 0).UTC(), time.Unix(p.last+p.w, 0).UTC()
-	query, args := r.sql(opt.Table, p)
+	query, args := r.sql(opt.Table, p, opt.Where)
 	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return st, nil, err
@@ -324,7 +337,7 @@ func evalRule(ctx context.Context, q Querier, r *Rule, opt Options, lo, hi, wm i
 	for i := range alerts {
 		a := &alerts[i]
 		if r.Samples > 0 {
-			if a.Samples, err = samples(ctx, q, r, opt.Table, a); err != nil {
+			if a.Samples, err = samples(ctx, q, r, opt, a); err != nil {
 				return st, nil, fmt.Errorf("samples: %w", err)
 			}
 		}
@@ -379,7 +392,8 @@ func normalise(v any) any {
 // sampleColumns are the columns every sample flow shows.
 var sampleColumns = []string{"interface_id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action", "log_status"}
 
-func samples(ctx context.Context, q Querier, r *Rule, table string, a *alert.Alert) ([]alert.Pairs, error) {
+func samples(ctx context.Context, q Querier, r *Rule, opt Options, a *alert.Alert) ([]alert.Pairs, error) {
+	table := opt.Table
 	cols := append([]string(nil), sampleColumns...)
 	for _, k := range r.GroupBy {
 		if !contains(cols, k) {
@@ -391,7 +405,7 @@ func samples(ctx context.Context, q Querier, r *Rule, table string, a *alert.Ale
 		sel[i] = ident(c)
 	}
 	args := []any{a.WindowStart.Unix(), a.WindowEnd.Unix()}
-	cond, args := r.Expr.AppendSQL(filter.DuckDB{}, args)
+	cond, args := r.condSQL(args, opt.Where)
 	var sb strings.Builder
 	sb.WriteString("SELECT " + strings.Join(sel, ", ") + " FROM " + table + ` WHERE "start" >= ? AND "start" < ? AND ` + cond)
 	for i, k := range r.GroupBy {
@@ -426,9 +440,9 @@ func samples(ctx context.Context, q Querier, r *Rule, table string, a *alert.Ale
 // followUp builds the command that lists the alert's flows: the rule's
 // filter and the key as --where, the window as --since/--until.
 func followUp(r *Rule, a *alert.Alert, opt Options) string {
-	parts := []string{"(" + r.Filter + ")"}
-	if strings.ContainsAny(r.Filter, "\n") {
-		parts[0] = "(" + strings.Join(strings.Fields(r.Filter), " ") + ")"
+	parts := []string{"(" + strings.Join(strings.Fields(r.Filter), " ") + ")"}
+	if opt.Where != nil {
+		parts = append(parts, "("+strings.Join(strings.Fields(opt.Where.Source()), " ")+")")
 	}
 	for _, kv := range a.Key {
 		parts = append(parts, kv.Name+" = "+filterLiteral(kv.Value))

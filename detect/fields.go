@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/flowlens/flowlens/query/filter"
+	"github.com/flowlens/flowlens/schema"
 	"github.com/flowlens/flowlens/store"
 )
 
@@ -19,6 +20,9 @@ var enrichmentNames = map[string]string{
 // itself for catalog fields, src.internal, dst.entity, dst.entity_id ...
 // for enrichment columns.
 func FilterName(column string) string {
+	if f, ok := schema.LookupDerived(column); ok {
+		return f.Token
+	}
 	if n, ok := enrichmentNames[column]; ok {
 		return n
 	}
