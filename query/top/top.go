@@ -79,19 +79,131 @@ type sums struct{ flows, packets, bytes int64 }
 //
 // Groups are kept as an encoded key (see appendKey) mapped to an index in a
 // flat slice of sums, so aggregating allocates only for new groups; key
-// values are decoded only for the rows that are shown.
+// values are decoded only for the rows that are shown. When the key fields
+// are all numbers and addresses, rows whose values are all non-NULL and
+// whose addresses are IPv4 (nearly all of them) are keyed by their values
+// packed into 16 bytes instead, a much cheaper map key; the other rows keep
+// the encoded key. Which map a row goes to depends only on its values, so a
+// group lives in one of them.
 type Aggregator struct {
 	keys  []int
 	index map[string]int32
 	sums  []sums
 	buf   []byte
+	// packs is set when the key fields fit a packed key (see packable).
+	packs bool
+	fast  map[packedKey]int32
 	// Records counts the rows aggregated.
 	Records int64
 }
 
+// packedKey holds up to 16 bytes of key values: IPv4 addresses and 32-bit
+// integers take 4, 64-bit integers and times 8, in key order.
+type packedKey [2]uint64
+
+// packable reports whether values of keys can fit a packed key.
+func packable(keys []int) bool {
+	w := 0
+	for _, id := range keys {
+		switch schema.Col(id).Type {
+		case schema.IP, schema.Int32, schema.Bool:
+			w += 4
+		case schema.Int64, schema.Time:
+			w += 8
+		default:
+			return false
+		}
+	}
+	return w <= 16
+}
+
 // New returns an aggregator over the given key fields.
 func New(keys []int) *Aggregator {
-	return &Aggregator{keys: keys, index: make(map[string]int32, 1<<14)}
+	a := &Aggregator{keys: keys, index: make(map[string]int32, 1<<14), packs: packable(keys)}
+	if a.packs {
+		a.fast = make(map[packedKey]int32, 1<<14)
+	}
+	return a
+}
+
+// pack packs row i's key values; ok is false when one is NULL or an IPv6
+// address, or a 32-bit field holds a wider value.
+func (a *Aggregator) pack(b *flowlog.Batch, i int) (k packedKey, ok bool) {
+	var bits uint // bits of k used; a value does not straddle the two words
+	for _, id := range a.keys {
+		if !b.Valid(id, i) {
+			return k, false
+		}
+		c := &b.Cols[id]
+		var v uint64
+		w := uint(32)
+		switch c.Type {
+		case schema.IP:
+			if !c.IPs[i].Is4() {
+				return k, false
+			}
+			v4 := c.IPs[i].As4()
+			v = uint64(binary.BigEndian.Uint32(v4[:]))
+		case schema.Int32, schema.Bool:
+			x := c.Ints[i]
+			if x != int64(int32(x)) {
+				return k, false
+			}
+			v = uint64(uint32(x))
+		default:
+			v, w = uint64(c.Ints[i]), 64
+		}
+		if bits < 64 && bits+w > 64 {
+			bits = 64
+		}
+		k[bits/64] |= v << (bits % 64)
+		bits += w
+	}
+	return k, true
+}
+
+// unpack returns the encoded key (see appendKey) of a packed key.
+func (a *Aggregator) unpack(k packedKey) string {
+	var buf []byte
+	var bits uint
+	for _, id := range a.keys {
+		t := schema.Col(id).Type
+		w := uint(32)
+		if t == schema.Int64 || t == schema.Time {
+			w = 64
+		}
+		if bits < 64 && bits+w > 64 {
+			bits = 64
+		}
+		v := k[bits/64] >> (bits % 64)
+		if w < 64 {
+			v &= 1<<w - 1
+		}
+		bits += w
+		switch t {
+		case schema.IP:
+			var v4 [4]byte
+			binary.BigEndian.PutUint32(v4[:], uint32(v))
+			a16 := netip.AddrFrom4(v4).As16()
+			buf = append(append(buf, 3), a16[:]...)
+		case schema.Int32, schema.Bool:
+			buf = binary.BigEndian.AppendUint64(append(buf, 1), uint64(int64(int32(uint32(v)))))
+		default:
+			buf = binary.BigEndian.AppendUint64(append(buf, 1), v)
+		}
+	}
+	return string(buf)
+}
+
+// fastGroup returns the index of the group with packed key k.
+func (a *Aggregator) fastGroup(k packedKey) int32 {
+	if g, ok := a.fast[k]; ok {
+		return g
+	}
+	g := int32(len(a.sums))
+	a.fast[k] = g
+	a.sums = append(a.sums, sums{})
+	return g
 }
 
 // Want is the set of fields the aggregator reads.
@@ -124,19 +236,19 @@ func (a *Aggregator) group(k []byte) int32 {
 	return g
 }
 
-// Merge adds the groups of o into a.
+// Merge adds the groups of o, which has the same keys, into a.
 func (a *Aggregator) Merge(o *Aggregator) {
-	for k, i := range o.index {
-		g, ok := a.index[k]
-		if !ok {
-			g = int32(len(a.sums))
-			a.index[k] = g
-			a.sums = append(a.sums, sums{})
-		}
-		s, t := &a.sums[g], o.sums[i]
+	add := func(g int32, t sums) {
+		s := &a.sums[g]
 		s.flows += t.flows
 		s.packets += t.packets
 		s.bytes += t.bytes
+	}
+	for k, i := range o.index {
+		add(a.group([]byte(k)), o.sums[i])
+	}
+	for k, i := range o.fast {
+		add(a.fastGroup(k), o.sums[i])
 	}
 	a.Records += o.Records
 }
@@ -153,11 +265,20 @@ func (a *Aggregator) add(b *flowlog.Batch, keep func(b *flowlog.Batch, i int) bo
 		if keep != nil && !keep(b, i) {
 			continue
 		}
-		a.buf = a.buf[:0]
-		for _, id := range a.keys {
-			a.buf = appendKey(a.buf, b, id, i)
+		g := int32(-1)
+		if a.packs {
+			if k, ok := a.pack(b, i); ok {
+				g = a.fastGroup(k)
+			}
 		}
-		s := &a.sums[a.group(a.buf)]
+		if g < 0 {
+			a.buf = a.buf[:0]
+			for _, id := range a.keys {
+				a.buf = appendKey(a.buf, b, id, i)
+			}
+			g = a.group(a.buf)
+		}
+		s := &a.sums[g]
 		s.flows += sign
 		if packets != nil && packets.Valid[i] {
 			s.packets += sign * packets.Ints[i]
@@ -243,11 +364,23 @@ func (a *Aggregator) Top(m Measure, n int) []Row {
 	for k, g := range a.index {
 		keyOf[g] = k
 	}
+	var packedOf []packedKey // keys of the groups in a.fast; isPacked marks them
+	var isPacked []bool
+	if len(a.fast) > 0 {
+		packedOf, isPacked = make([]packedKey, len(a.sums)), make([]bool, len(a.sums))
+		for k, g := range a.fast {
+			packedOf[g], isPacked[g] = k, true
+		}
+	}
 	cache := map[int32][]any{}
 	keysOf := func(g int32) []any {
 		k, ok := cache[g]
 		if !ok {
-			k = a.decodeKey(keyOf[g])
+			if isPacked != nil && isPacked[g] {
+				k = a.decodeKey(a.unpack(packedOf[g]))
+			} else {
+				k = a.decodeKey(keyOf[g])
+			}
 			cache[g] = k
 		}
 		return k

@@ -73,3 +73,69 @@ func TestSubAndMergeUndoAdd(t *testing.T) {
 		t.Fatalf("NULL group: %+v", last)
 	}
 }
+
+// TestPackedKeysAgreeWithReference groups rows with IPv4 and IPv6
+// addresses, NULLs and wide integers, so that some go to the packed map and
+// some to the encoded one, and compares every key set with a plain
+// reference grouping of the values.
+func TestPackedKeysAgreeWithReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	var sb strings.Builder
+	addrs := []string{"10.0.0.1", "10.0.0.2", "203.0.113.9", "2001:db8::1", "2001:db8::2", "-"}
+	for range 4000 {
+		fmt.Fprintf(&sb, "2 1 eni-%d %s %s %d %d %d %d %d %d %d ACCEPT OK\n",
+			r.IntN(3), addrs[r.IntN(len(addrs))], addrs[r.IntN(len(addrs))], r.IntN(3), []int{22, 443, 65535}[r.IntN(3)],
+			[]int{6, 17}[r.IntN(2)], 1+r.IntN(9), []int64{100, 5_000_000_000, 7}[r.IntN(3)], 1700000000+r.IntN(3), 1700000060)
+	}
+	p := flowlog.NewParser(flowlog.V2, schema.All())
+	b := flowlog.NewBatch()
+	var c flowlog.Chunk
+	p.ParseChunk([]byte(sb.String()), b, &c)
+	if c.Stats.Bad != 0 {
+		t.Fatal(c.Errors)
+	}
+	for _, ks := range []string{"srcaddr", "srcaddr,dstaddr", "srcaddr,dstaddr,dstport,protocol", "start,srcaddr", "dstport,bytes", "start,end", "interface-id,srcaddr", "srcaddr,dstaddr,start"} {
+		t.Run(ks, func(t *testing.T) {
+			keys, err := ParseKeys(ks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := New(keys)
+			a.Add(b, nil)
+			type agg struct{ Flows, Packets, Bytes int64 }
+			want := map[string]agg{}
+			for i := range b.N {
+				var parts []string
+				for _, id := range keys {
+					v := b.Value(id, i)
+					if ip, ok := v.(interface{ String() string }); ok {
+						v = ip.String()
+					}
+					parts = append(parts, fmt.Sprint(v))
+				}
+				k := strings.Join(parts, "|")
+				g := want[k]
+				g.Flows++
+				pk, _ := b.Int(schema.FPackets, i)
+				by, _ := b.Int(schema.FBytes, i)
+				g.Packets += pk
+				g.Bytes += by
+				want[k] = g
+			}
+			got := map[string]agg{}
+			for _, row := range a.Top(Bytes, 0) {
+				var parts []string
+				for _, v := range row.Keys {
+					parts = append(parts, fmt.Sprint(v))
+				}
+				got[strings.Join(parts, "|")] = agg{row.Flows, row.Packets, row.Bytes}
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("groups (-want +got):\n%s", d)
+			}
+			if a.packs != (ks != "interface-id,srcaddr") || (a.packs && len(a.fast) == 0) {
+				t.Errorf("packs %v with %d packed groups", a.packs, len(a.fast))
+			}
+		})
+	}
+}
