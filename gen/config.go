@@ -73,6 +73,9 @@ type Config struct {
 	ExternalHosts int
 	// Scenarios selects the planted incidents.
 	Scenarios Scenarios
+	// Extra selects the opt-in scenarios planted for the detection rules
+	// (sweep, bypass, dbegress, skipdata, dns, tunnel, newdest).
+	Extra Extra
 }
 
 // Scenarios selects planted incidents. Each is off unless Enabled.
@@ -303,6 +306,16 @@ func (c Config) Validate() error {
 		if s.IOC.FlowsPerIP < 1 {
 			bad("ioc: %d flows per address", s.IOC.FlowsPerIP)
 		}
+	}
+	x := c.Extra
+	if x.Bypass.Flows < 0 || x.DBEgress.Bytes < 0 || x.SkipData.Windows < 0 || x.DNS.Queries < 0 || x.NewDest.Flows < 0 || x.NewDest.Duration < 0 {
+		bad("extra scenarios: negative size")
+	}
+	if x.Tunnel.Protocol < 0 || x.Tunnel.Protocol > 255 || x.Sweep.Port < 0 || x.Sweep.Port > 65535 {
+		bad("extra scenarios: protocol or port out of range")
+	}
+	if x.DBEgress.Enabled && x.DBEgress.Bytes != 0 && x.DBEgress.Bytes < 5*1500 {
+		bad("db egress: %d bytes is too little", x.DBEgress.Bytes)
 	}
 	for _, d := range []struct {
 		name string

@@ -34,6 +34,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.AZs, "azs", c.AZs, "Availability Zones per VPC")
 	fs.IntVar(&c.ExternalHosts, "external-hosts", c.ExternalHosts, "size of the pool of internet destinations")
 	fs.Var(&scenarioValue{&c.Scenarios}, "scenarios", "planted scenarios: all, none, or a comma list of portscan,bruteforce,exfil,ioc")
+	fs.Var(&extraValue{&c.Extra}, "detection-scenarios", "opt-in scenarios for the detection rules: all, none, or a comma list of "+strings.Join(extraOrder, ","))
 	fs.IntVar(&c.Scenarios.PortScan.Ports, "scan-ports", c.Scenarios.PortScan.Ports, "distinct ports the port scan probes")
 	fs.IntVar(&c.Scenarios.SSHBruteForce.Attempts, "bruteforce-attempts", c.Scenarios.SSHBruteForce.Attempts, "connections of the SSH brute force")
 	fs.Int64Var(&c.Scenarios.Exfiltration.Bytes, "exfil-bytes", c.Scenarios.Exfiltration.Bytes, "bytes the exfiltration uploads")
@@ -54,6 +55,9 @@ type Output struct {
 	IOCFile string
 	// TruthFile, when set, receives the Truth as JSON.
 	TruthFile string
+	// InventoryFile, when set, receives the estate's network interfaces,
+	// VPCs and subnets as 'aws ec2 describe-*' JSON (see WriteInventory).
+	InventoryFile string
 }
 
 // AddFlags registers the output flags on fs.
@@ -62,6 +66,7 @@ func (o *Output) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TreeDir, "tree", o.TreeDir, "write an S3-style tree (AWSLogs/...) of 5-minute .log.gz files under this folder")
 	fs.StringVar(&o.IOCFile, "ioc-out", o.IOCFile, "write the generated IOC list (CSV ip,comment) to this file")
 	fs.StringVar(&o.TruthFile, "truth-out", o.TruthFile, "write the manifest of planted facts (JSON) to this file")
+	fs.StringVar(&o.InventoryFile, "inventory", o.InventoryFile, "write the estate's interfaces, VPCs and subnets as 'aws ec2 describe-*' JSON to this file (for --inventory enrichment)")
 }
 
 // Run generates records as cfg and o say; stdout receives them when o names
@@ -90,6 +95,11 @@ func Run(cfg Config, o Output, stdout io.Writer) (*Truth, []string, error) {
 	}
 	if o.IOCFile != "" {
 		if _, err := writeFile(o.IOCFile, func(w io.Writer) (*Truth, error) { return t, WriteIOCList(t, w) }); err != nil {
+			return nil, files, err
+		}
+	}
+	if o.InventoryFile != "" {
+		if _, err := writeFile(o.InventoryFile, func(w io.Writer) (*Truth, error) { return t, WriteInventory(t, w) }); err != nil {
 			return nil, files, err
 		}
 	}
@@ -195,6 +205,63 @@ func (v *scenarioValue) switches() map[string]*bool {
 		"ioc":        &v.s.IOC.Enabled,
 	}
 }
+
+// extraValue switches the opt-in detection scenarios.
+type extraValue struct{ x *Extra }
+
+var extraOrder = []string{"sweep", "bypass", "dbegress", "skipdata", "dns", "tunnel", "newdest"}
+
+func (v *extraValue) switches() map[string]*bool {
+	return map[string]*bool{
+		"sweep": &v.x.Sweep.Enabled, "bypass": &v.x.Bypass.Enabled, "dbegress": &v.x.DBEgress.Enabled,
+		"skipdata": &v.x.SkipData.Enabled, "dns": &v.x.DNS.Enabled, "tunnel": &v.x.Tunnel.Enabled,
+		"newdest": &v.x.NewDest.Enabled,
+	}
+}
+
+func (v *extraValue) String() string {
+	if v.x == nil {
+		return ""
+	}
+	sw := v.switches()
+	var on []string
+	for _, n := range extraOrder {
+		if *sw[n] {
+			on = append(on, n)
+		}
+	}
+	if len(on) == len(extraOrder) {
+		return "all"
+	}
+	return strings.Join(on, ",")
+}
+
+func (v *extraValue) Set(s string) error {
+	sw := v.switches()
+	for _, p := range sw {
+		*p = false
+	}
+	for _, w := range strings.Split(s, ",") {
+		w = strings.ToLower(strings.TrimSpace(w))
+		switch w {
+		case "", "none":
+			continue
+		case "all":
+			for _, p := range sw {
+				*p = true
+			}
+			continue
+		}
+		p, ok := sw[w]
+		if !ok {
+			return fmt.Errorf("unknown detection scenario %q (want all, none or %s)", w, strings.Join(extraOrder, ","))
+		}
+		*p = true
+	}
+	return nil
+}
+
+func (v *extraValue) Type() string { return "list" }
 
 var scenarioOrder = []string{"portscan", "bruteforce", "exfil", "ioc"}
 

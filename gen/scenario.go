@@ -48,6 +48,7 @@ func (g *gen) plant(t *Truth) []rec {
 		list = append(list, attackers...)
 		t.IOC = iocTruth(list, all)
 	}
+	all = append(all, g.plantExtra(t, use)...)
 	t0 := g.cfg.Start.Unix()
 	sort.SliceStable(all, func(i, j int) bool { return (all[i].start-t0)/g.win < (all[j].start-t0)/g.win })
 	return all

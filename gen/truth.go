@@ -36,6 +36,8 @@ type Truth struct {
 	// IOC is the generated indicator list with what the traffic holds for
 	// each entry; empty unless the IOC scenario was planted.
 	IOC []IOCEntry `json:"ioc,omitempty"`
+	// Extra holds the facts of the opt-in detection scenarios planted.
+	Extra ExtraTruth `json:"extra,omitzero"`
 }
 
 // Stats counts records by kind. Records = OK + NoData + SkipData; Accept,
