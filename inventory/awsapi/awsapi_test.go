@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -34,6 +36,7 @@ func client(srv *ec2test.Server, region string, attempts int) *ec2.Client {
 	return ec2.NewFromConfig(aws.Config{
 		Region:      region,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		HTTPClient:  awsapi.BodyGuard(nil),
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = attempts
@@ -400,6 +403,43 @@ func TestConfigValidate(t *testing.T) {
 			err := tc.cfg.Validate()
 			if (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+type recordBody struct {
+	writerTo []bool
+}
+
+func (r *recordBody) Do(req *http.Request) (*http.Response, error) {
+	_, ok := req.Body.(io.WriterTo)
+	r.writerTo = append(r.writerTo, ok)
+	return http.DefaultClient.Do(req)
+}
+
+// TestBodyGuard checks that the SDK's request body, whose WriteTo turns
+// into io.EOF once the SDK has closed it, reaches net/http without it.
+func TestBodyGuard(t *testing.T) {
+	srv := ec2test.Start(t)
+	for _, tc := range []struct {
+		name  string
+		guard bool
+	}{{"bare SDK client", false}, {"guarded", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recordBody{}
+			var hc aws.HTTPClient = rec
+			if tc.guard {
+				hc = awsapi.BodyGuard(rec)
+			}
+			c := ec2.NewFromConfig(aws.Config{Region: "us-east-1", HTTPClient: hc,
+				Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")},
+				func(o *ec2.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+			if _, err := c.DescribeVpcs(context.Background(), &ec2.DescribeVpcsInput{}); err != nil {
+				t.Fatal(err)
+			}
+			if want := []bool{!tc.guard}; !cmp.Equal(want, rec.writerTo) {
+				t.Errorf("body has WriteTo: %v, want %v", rec.writerTo, want)
 			}
 		})
 	}

@@ -193,6 +193,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.Header().Set("x-amzn-RequestId", reqID)
 	w.Write(body)
 }
@@ -208,6 +209,7 @@ func writeError(w http.ResponseWriter, reqID string, e *apiError) {
 	b.WriteString(reqID)
 	b.WriteString("</RequestID></Response>")
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
 	w.Header().Set("x-amzn-RequestId", reqID)
 	w.WriteHeader(e.status)
 	w.Write(b.Bytes())

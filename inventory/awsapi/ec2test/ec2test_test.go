@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/flowlens/flowlens/inventory/awsapi"
 	"github.com/flowlens/flowlens/inventory/awsapi/ec2test"
 )
 
@@ -31,6 +32,7 @@ func client(srv *ec2test.Server, region string) *ec2.Client {
 	return ec2.NewFromConfig(aws.Config{
 		Region:      region,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		HTTPClient:  awsapi.BodyGuard(nil),
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = 1
