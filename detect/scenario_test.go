@@ -350,5 +350,3 @@ func dedupe(ss []string) []string {
 	}
 	return out
 }
-
-
