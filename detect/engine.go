@@ -334,14 +334,13 @@ func evalRule(ctx context.Context, q Querier, r *Rule, opt Options, lo, hi, wm i
 	if err != nil {
 		return st, nil, err
 	}
-	for i := range alerts {
-		a := &alerts[i]
-		if r.Samples > 0 {
-			if a.Samples, err = samples(ctx, q, r, opt, a); err != nil {
-				return st, nil, fmt.Errorf("samples: %w", err)
-			}
+	if r.Samples > 0 && len(alerts) > 0 {
+		if err := samples(ctx, q, r, opt, p, query, args, alerts); err != nil {
+			return st, nil, fmt.Errorf("samples: %w", err)
 		}
-		a.FollowUp = followUp(r, a, opt)
+	}
+	for i := range alerts {
+		alerts[i].FollowUp = followUp(r, &alerts[i], opt)
 	}
 	st.Alerts = len(alerts)
 	st.Elapsed = time.Since(begin)
@@ -392,49 +391,72 @@ func normalise(v any) any {
 // sampleColumns are the columns every sample flow shows.
 var sampleColumns = []string{"interface_id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action", "log_status"}
 
-func samples(ctx context.Context, q Querier, r *Rule, opt Options, a *alert.Alert) ([]alert.Pairs, error) {
-	table := opt.Table
+// samples fetches the first flows of every alert's key and window in one
+// query: the rule's query again as the set of hits, joined with the flows.
+func samples(ctx context.Context, q Querier, r *Rule, opt Options, p plan, hitsSQL string, hitsArgs []any, alerts []alert.Alert) error {
 	cols := append([]string(nil), sampleColumns...)
 	for _, k := range r.GroupBy {
 		if !contains(cols, k) {
 			cols = append(cols, k)
 		}
 	}
+	var hk, on, part []string
+	for i, k := range r.GroupBy {
+		h := "hk" + strconv.Itoa(i)
+		hk = append(hk, ident(k)+" AS "+h)
+		on = append(on, "f."+ident(k)+" IS NOT DISTINCT FROM h."+h)
+		part = append(part, "h."+h)
+	}
 	sel := make([]string, len(cols))
 	for i, c := range cols {
-		sel[i] = ident(c)
+		sel[i] = "f." + ident(c)
 	}
-	args := []any{a.WindowStart.Unix(), a.WindowEnd.Unix()}
+	w := strconv.FormatInt(p.w, 10)
+	args := append(append([]any(nil), hitsArgs...), p.first, p.last+p.w)
 	cond, args := r.condSQL(args, opt.Where)
-	var sb strings.Builder
-	sb.WriteString("SELECT " + strings.Join(sel, ", ") + " FROM " + table + ` WHERE "start" >= ? AND "start" < ? AND ` + cond)
-	for i, k := range r.GroupBy {
-		sb.WriteString(" AND " + ident(k) + " IS NOT DISTINCT FROM ?")
-		args = append(args, a.Key[i].Value)
+	query := "WITH hits AS (SELECT " + strings.Join(hk, ", ") + ", ws AS hws FROM (" + hitsSQL + ") AS m)\n" +
+		"SELECT h.hws, " + strings.Join(part, ", ") + ", " + strings.Join(sel, ", ") +
+		"\nFROM " + opt.Table + " AS f JOIN hits AS h ON " + strings.Join(on, " AND ") +
+		` AND f."start" >= h.hws AND f."start" < h.hws + ` + w +
+		"\nWHERE f.\"start\" >= ? AND f.\"start\" < ? AND " + cond +
+		"\nQUALIFY row_number() OVER (PARTITION BY h.hws, " + strings.Join(part, ", ") + ` ORDER BY f."start", f."end") <= ` + strconv.Itoa(r.Samples) +
+		"\nORDER BY h.hws, " + strings.Join(part, ", ") + `, f."start", f."end"`
+	byKey := map[string]*alert.Alert{}
+	for i := range alerts {
+		a := &alerts[i]
+		byKey[strconv.FormatInt(a.WindowStart.Unix(), 10)+"|"+a.Key.String()] = a
 	}
-	sb.WriteString(` ORDER BY "start", "end" LIMIT ` + strconv.Itoa(r.Samples))
-	rows, err := q.Query(ctx, sb.String(), args...)
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
+	nk := len(r.GroupBy)
+	vals := make([]any, 1+nk+len(cols))
+	ptrs := make([]any, len(vals))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	var out []alert.Pairs
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
+			return err
+		}
+		ws, _ := asInt(vals[0])
+		key := make(alert.Pairs, nk)
+		for i, k := range r.GroupBy {
+			key[i] = alert.Pair{Name: FilterName(k), Value: normalise(vals[1+i])}
+		}
+		a := byKey[strconv.FormatInt(ws, 10)+"|"+key.String()]
+		if a == nil {
+			continue
 		}
 		row := make(alert.Pairs, 0, len(cols))
 		for i, c := range cols {
-			row = append(row, alert.Pair{Name: FilterName(c), Value: normalise(vals[i])})
+			row = append(row, alert.Pair{Name: FilterName(c), Value: normalise(vals[1+nk+i])})
 		}
-		out = append(out, row)
+		a.Samples = append(a.Samples, row)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // followUp builds the command that lists the alert's flows: the rule's

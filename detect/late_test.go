@@ -75,6 +75,13 @@ func TestLateRecordsAndDedupe(t *testing.T) {
 	if len(a.Samples) != rule.Samples {
 		t.Errorf("%d samples, want %d", len(a.Samples), rule.Samples)
 	}
+	for i, s := range a.Samples {
+		src, _ := s.Get("srcaddr")
+		port, _ := s.Get("dstport")
+		if src != "45.33.10.7" || port != int64(1000+i) {
+			t.Errorf("sample %d: %v, want the scan's probe %d in time order", i, s, i)
+		}
+	}
 	if _, got := run(); len(got) != 0 {
 		t.Errorf("third run: %d new alerts, want none (dedupe)", len(got))
 	}
