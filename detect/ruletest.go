@@ -775,10 +775,32 @@ func compareAlerts(rules []*Rule, want []Expected, got []alert.Alert) error {
 	}
 	sort.Strings(gotLines)
 	sort.Strings(wantLines)
-	if d := cmp.Diff(wantLines, gotLines); d != "" {
-		return fmt.Errorf("alerts differ (-want +got):\n%s", d)
+	if cmp.Equal(wantLines, gotLines) {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("alerts differ (-want +got):\n%s", lineDiff(wantLines, gotLines))
+}
+
+// lineDiff lists the lines only in want (-) and only in got (+), and the
+// common ones indented, in sorted order.
+func lineDiff(want, got []string) string {
+	var sb strings.Builder
+	i, j := 0, 0
+	for i < len(want) || j < len(got) {
+		switch {
+		case j == len(got) || (i < len(want) && want[i] < got[j]):
+			sb.WriteString("- " + want[i] + "\n")
+			i++
+		case i == len(want) || got[j] < want[i]:
+			sb.WriteString("+ " + got[j] + "\n")
+			j++
+		default:
+			sb.WriteString("  " + want[i] + "\n")
+			i++
+			j++
+		}
+	}
+	return strings.TrimSuffix(sb.String(), "\n")
 }
 
 func keyNames(r *Rule) string {
