@@ -1,0 +1,82 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDetectCommand runs the shipped rules over a generated file with a
+// planted port scan, stores the alerts, and checks dedupe on a re-run, the
+// exit code of --fail-on-alert, the NDJSON sink, and rule errors.
+func TestDetectCommand(t *testing.T) {
+	dir, logPath, iocPath, truth := huntSample(t, 20000, nil)
+	if truth.PortScan == nil {
+		t.Fatal("no port scan planted")
+	}
+	db := filepath.Join(dir, "d.duckdb")
+	alerts := filepath.Join(dir, "alerts.ndjson")
+	args := []string{"detect", logPath, "--db", db, "--own-net", "10.0.0.0/8", "--ioc", iocPath,
+		"--rule", "portscan-vertical", "--rule", "threat-intel-contact", "--alerts-file", alerts, "-o", "json"}
+	out, errs, code := flowlens(t, append(args, "--fail-on-alert")...)
+	if code != 3 {
+		t.Fatalf("first run: exit %d, want 3 (alerts raised)\n%s", code, errs)
+	}
+	rows := decodeJSON(t, out)
+	scan, threat := 0, 0
+	for _, r := range rows {
+		switch r["rule"] {
+		case "portscan-vertical":
+			scan++
+			if !strings.Contains(toJSON(t, r), truth.PortScan.Scanner.String()) {
+				t.Errorf("port scan alert does not name the scanner %v: %v", truth.PortScan.Scanner, r)
+			}
+		case "threat-intel-contact":
+			threat++
+		}
+	}
+	if scan != 1 || threat == 0 {
+		t.Fatalf("alerts: %d port scan (want 1), %d threat contact (want some)\n%s", scan, threat, out)
+	}
+	raw, err := os.ReadFile(alerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(strings.TrimSpace(string(raw)), "\n") + 1; n != len(rows) {
+		t.Errorf("alerts file has %d lines, stdout %d alerts", n, len(rows))
+	}
+	// The same data again: everything is suppressed, nothing is new.
+	out, errs, code = flowlens(t, append(args, "--fail-on-alert")...)
+	if code != 0 || len(decodeJSON(t, out)) != 0 {
+		t.Fatalf("re-run: exit %d, output %s\n%s", code, out, errs)
+	}
+	// A rule file with an error names the file and line.
+	rules := filepath.Join(dir, "rules")
+	if err := os.MkdirAll(rules, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bad := "id: x\ntitle: t\nseverity: low\nfilter: dstport = = 22\ngroup_by: [srcaddr]\nmeasure: count\nthreshold: 1\nwindow: 1h\n"
+	if err := os.WriteFile(filepath.Join(rules, "bad.yaml"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code = flowlens(t, "detect", logPath, "--rules", rules)
+	if code != 2 || !strings.Contains(errs, "bad.yaml:4") {
+		t.Errorf("bad rule: exit %d, %q; want 2 and bad.yaml:4", code, errs)
+	}
+	// The shipped rule tests pass through the CLI.
+	must(t, "rules", "test", filepath.Join("..", "detect", "rules", "tests"))
+	if out := must(t, "rules", "list", "-o", "csv"); !strings.Contains(out, "portscan-vertical") {
+		t.Errorf("rules list lacks portscan-vertical:\n%s", out)
+	}
+}
+
+func toJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
