@@ -91,7 +91,8 @@ func TestEnrichmentColumns(t *testing.T) {
 		t.Fatalf("sample too small: %d accepted IOC records, %d allow-listed", iocAccepted, allowed)
 	}
 	db := filepath.Join(dir, "e.duckdb")
-	data := []string{"--inventory", filepath.Join(dir, "none.json"), "--ioc", iocPath, "--allow", "vendor=" + allowPath}
+	geo := writeGeoDB(t, allow) // NL, AS64500 for the same /16
+	data := []string{"--inventory", filepath.Join(dir, "none.json"), "--ioc", iocPath, "--allow", "vendor=" + allowPath, "--geoip", geo}
 	// An explicit inventory that does not exist is an error.
 	if _, errs, code := flowlens(t, append([]string{"ingest", "--db", db, logPath}, data...)...); code != 1 || !strings.Contains(errs, "none.json") {
 		t.Fatalf("missing --inventory: exit %d, %s", code, errs)
@@ -112,6 +113,9 @@ func TestEnrichmentColumns(t *testing.T) {
 	checkCount("ad hoc, threat", iocAccepted, append([]string{logPath, "--where", threat}, data...)...)
 	checkCount("stored, list", allowed, "--db", db, "--where", "dst.list = vendor")
 	checkCount("ad hoc, list", allowed, append([]string{logPath, "--where", "dst.list = vendor"}, data...)...)
+	geoWhere := "dst.country = NL and dst.asn = 64500 and dst.as_org = 'Example Scanning BV'"
+	checkCount("stored, geo", allowed, "--db", db, "--where", geoWhere)
+	checkCount("ad hoc, geo", allowed, append([]string{logPath, "--where", geoWhere}, data...)...)
 
 	// top on the internal flags, stored and ad hoc.
 	want := map[string]string{}
