@@ -410,6 +410,7 @@ func newIngestCmd(e *env) *cobra.Command {
 	var sf storeFlags
 	var every int
 	var qf sqsFlags
+	var wf cwlFlags
 	c := &cobra.Command{
 		Use:   "ingest SOURCE...",
 		Short: "Load flow logs into the database, exactly once",
@@ -424,7 +425,7 @@ leaves no partial file behind.`,
 			if err := sf.prepare(time.Now()); err != nil {
 				return err
 			}
-			if sf.filtered() {
+			if sf.expr != nil {
 				return usagef("ingest loads whole inputs; filter when you query")
 			}
 			done, err := sf.loadFill(c, e, schema.Set{}, true)
@@ -435,6 +436,9 @@ leaves no partial file behind.`,
 			if isSQS(args) {
 				return ingestSQS(c.Context(), e, &sf, &qf, args)
 			}
+			if isCWL(args) {
+				return ingestCWL(c.Context(), e, &sf, &wf, args)
+			}
 			return ingest(c.Context(), e, &sf, args, every)
 		},
 	}
@@ -444,6 +448,7 @@ leaves no partial file behind.`,
 	c.Flags().IntVar(&every, "commit-every", 64, "commit after this many inputs")
 	sf.registerFill(c)
 	qf.register(c)
+	wf.register(c, &sf)
 	return c
 }
 
@@ -464,7 +469,7 @@ func ingest(ctx context.Context, e *env, sf *storeFlags, args []string, every in
 	// Skip inputs whose very version is already in the ledger.
 	var todo []source.Input
 	skipped, replaced := 0, 0
-	sink, err := newStoreSink(ctx, st, nil, sf.filler())
+	sink, err := newStoreSink(ctx, st, sf, sf.filler())
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/flowlens/flowlens/flowlog"
 	"github.com/flowlens/flowlens/schema"
 	"github.com/flowlens/flowlens/source"
+	"github.com/flowlens/flowlens/source/cwl"
 	"github.com/flowlens/flowlens/source/local"
 )
 
@@ -120,6 +121,7 @@ func readInputs(ctx context.Context, e *env, f *sourceFlags, inputs []source.Inp
 		_ = bar.Finish()
 	}
 	if rep != nil {
+		locateErrors(inputs, rep)
 		reportProblems(e.stderr, rep)
 	}
 	if err != nil {
@@ -137,7 +139,7 @@ type expander func(ctx context.Context, f *sourceFlags, args []string) ([]source
 // expanders maps URL schemes (s3://, cwl://) to their expanders; anything
 // without a known scheme is a local path.
 func expanders() map[string]expander {
-	return map[string]expander{"s3": expandS3}
+	return map[string]expander{"s3": expandS3, cwl.Scheme: expandCWL}
 }
 
 // expandSources resolves SOURCE arguments, keeping their order.
@@ -165,6 +167,33 @@ func expandSources(ctx context.Context, f *sourceFlags, args []string) ([]source
 		out = append(out, ins...)
 	}
 	return out, nil
+}
+
+// locateErrors names where bad records came from when their input knows
+// better than a line number (a CloudWatch event: stream and event id).
+func locateErrors(inputs []source.Input, rep *source.Report) {
+	loc := map[string]cwl.Locator{}
+	for _, in := range inputs {
+		if l, ok := in.(cwl.Locator); ok {
+			loc[in.Name()] = l
+		}
+	}
+	if len(loc) == 0 {
+		return
+	}
+	fix := func(errs []flowlog.ParseError) {
+		for i := range errs {
+			if l := loc[errs[i].Source]; l != nil {
+				if where, ok := l.Locate(errs[i].Line); ok {
+					errs[i].Source = where + ","
+				}
+			}
+		}
+	}
+	fix(rep.Errors)
+	for _, in := range rep.Inputs {
+		fix(in.Errors)
+	}
 }
 
 // reportProblems prints the first bad records in full, then the counts.
