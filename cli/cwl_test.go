@@ -12,6 +12,7 @@ import (
 
 	"github.com/flowlens/flowlens/cli"
 	"github.com/flowlens/flowlens/source/cwl/cwltest"
+	"github.com/flowlens/flowlens/source/s3/s3test"
 )
 
 // cwlEnv points the SDK at the fake through AWS_ENDPOINT_URL_CLOUDWATCH_LOGS
@@ -191,5 +192,33 @@ func TestCWLFollow(t *testing.T) {
 	}
 	if got := queryCount(t, "--db", db); got != 28 {
 		t.Errorf("%d rows after follow, want 28\n%s", got, errb.String())
+	}
+}
+
+// TestIngestS3SinceUntil checks that ingest --until prunes the S3 listing
+// by key (an object named too late is not read) and drops the records
+// outside the range from the objects it reads (an object named within the
+// late-delivery slack).
+func TestIngestS3SinceUntil(t *testing.T) {
+	srv := s3test.Start(t, "gofakes3")
+	srv.Env(t)
+	client := srv.Client(t)
+	bucket := srv.Bucket(t, client)
+	end := time.Date(2024, 3, 11, 0, 5, 0, 0, time.UTC)
+	objs := []struct {
+		end time.Time
+		n   int
+	}{{end, 100}, {end.Add(time.Hour), 70}, {end.Add(3 * time.Hour), 30}}
+	for i, o := range objs {
+		s3test.Put(t, client, bucket, s3Key("111111111111", o.end), s3test.Gzip(s3test.FlowLog("111111111111", o.end, o.n, i)))
+	}
+	db := filepath.Join(t.TempDir(), "f.duckdb")
+	_, errs, code := flowlens(t, "ingest", "s3://"+bucket+"/AWSLogs/", "--endpoint-url", srv.URL, "--s3-path-style",
+		"--db", db, "--until", "2024-03-11T00:30:00Z")
+	if code != 0 || !strings.Contains(errs, "ingested 2 input(s)") {
+		t.Fatalf("exit %d, want 2 inputs read (the third pruned):\n%s", code, errs)
+	}
+	if got := queryCount(t, "--db", db); got != 100 {
+		t.Errorf("%d rows, want 100 (the second object's records start after --until)", got)
 	}
 }
