@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flowlens/flowlens/cli"
+	"github.com/flowlens/flowlens/inventory/awsapi/ec2test"
 	"github.com/flowlens/flowlens/source/cwl/cwltest"
 	"github.com/flowlens/flowlens/source/s3/s3test"
 )
@@ -220,5 +221,39 @@ func TestIngestS3SinceUntil(t *testing.T) {
 	}
 	if got := queryCount(t, "--db", db); got != 100 {
 		t.Errorf("%d rows, want 100 (the second object's records start after --until)", got)
+	}
+}
+
+// TestCWLLookupFormat checks that --lookup-format parses the events with
+// the format DescribeFlowLogs reports for the group.
+func TestCWLLookupFormat(t *testing.T) {
+	srv := cwltest.Start(t)
+	cwlEnv(t, srv.URL)
+	ec2 := ec2test.Start(t)
+	t.Setenv("AWS_ENDPOINT_URL_EC2", ec2.URL)
+	const format = "${interface-id} ${srcaddr} ${dstaddr} ${dstport} ${action} ${start} ${end}"
+	ec2.Seed("us-east-1", ec2test.Estate{FlowLogs: []ec2test.FlowLog{
+		{FlowLogId: "fl-1", LogGroupName: "custom", LogDestinationType: "cloud-watch-logs", LogFormat: format},
+		{FlowLogId: "fl-2", LogGroupName: "other", LogDestinationType: "cloud-watch-logs"},
+	}})
+	const t0 = int64(1_710_115_200)
+	for i := range 4 {
+		s := t0 + int64(i)
+		srv.Add("custom", "eni-0a-all", cwltest.Event{Timestamp: s * 1000,
+			Message: fmt.Sprintf("eni-0a 10.0.0.%d 198.51.100.7 %d ACCEPT %d %d", i+1, 22+i, s, s+60)})
+	}
+	db := filepath.Join(t.TempDir(), "f.duckdb")
+	_, errs, code := flowlens(t, "ingest", "cwl://custom", "--db", db, "--lookup-format")
+	if code != 0 || !strings.Contains(errs, "4 records, 0 bad") || !strings.Contains(errs, "(DescribeFlowLogs)") {
+		t.Fatalf("exit %d:\n%s", code, errs)
+	}
+	out := must(t, "query", "SELECT sum(dstport) AS p, count(DISTINCT srcaddr) AS s FROM flows", "--db", db, "-o", "csv")
+	if want := "p,s\n94,4\n"; out != want {
+		t.Errorf("query: %q, want %q", out, want)
+	}
+	// Without the lookup the default v2 format rejects every record.
+	_, errs, code = flowlens(t, "ingest", "cwl://custom", "--db", filepath.Join(t.TempDir(), "g.duckdb"))
+	if code != 0 || !strings.Contains(errs, "0 records, 4 bad") {
+		t.Errorf("without --lookup-format: exit %d:\n%s", code, errs)
 	}
 }

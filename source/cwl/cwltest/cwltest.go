@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -211,15 +212,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, aerr)
 		return
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-Requestid", fmt.Sprintf("fake-%d", time.Now().UnixNano()))
-	_ = json.NewEncoder(w).Encode(out)
+	write(w, http.StatusOK, out)
 }
 
 func writeErr(w http.ResponseWriter, e *apiError) {
+	write(w, e.status, map[string]string{"__type": e.code, "message": e.msg})
+}
+
+// write sends a JSON body with its length, as the service does.
+func write(w http.ResponseWriter, status int, v any) {
+	body, _ := json.Marshal(v)
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(e.status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"__type": e.code, "message": e.msg})
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 // params decodes the request members the fake reads.
