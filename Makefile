@@ -32,6 +32,7 @@ test: vet fuzz
 fuzz:
 	$(GO) test ./flowlog -run '^$$' -fuzz '^FuzzParseLine$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./flowlog -run '^$$' -fuzz '^FuzzParseFormat$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./flowlog -run '^$$' -fuzz '^FuzzFastAgreesWithTwoPass$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./query/filter -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./intel -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./enrich/lists -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
