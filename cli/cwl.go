@@ -16,10 +16,12 @@ import (
 	"github.com/flowlens/flowlens/store/duckdb"
 )
 
-// cwlSinceSlack widens the event-time window of --since: an event's
-// timestamp is the start of its record's capture window, and a record that
-// started before --since but ended after it is in the range. The records
-// themselves are cut exactly by their start and end.
+// cwlSinceSlack widens the event-time window of --since for the read
+// commands: an event's timestamp is the start of its record's capture
+// window, and a record that started before --since but ended after it is in
+// the range. The records themselves are cut exactly by their start and end.
+// Ingest reads exactly the events of [--since, --until) and keeps them
+// whole.
 const cwlSinceSlack = 15 * time.Minute
 
 // cwlFlags tune ingestion from CloudWatch Logs (ingest only: the other
@@ -35,8 +37,8 @@ type cwlFlags struct {
 // register adds the CloudWatch flags and --since/--until to ingest.
 func (w *cwlFlags) register(c *cobra.Command, sf *storeFlags) {
 	fl := c.Flags()
-	fl.StringVar(&sf.since, "since", "", "only records at or after this time: RFC 3339 or a duration back from now (24h, 7d); prunes S3 listings and sets the CloudWatch startTime (inputs read are still recorded as ingested)")
-	fl.StringVar(&sf.until, "until", "", "only records before this time; prunes S3 listings and sets the CloudWatch endTime")
+	fl.StringVar(&sf.since, "since", "", "S3 objects named for this time or later, CloudWatch events from this time: RFC 3339 or a duration back from now (24h, 7d); what is read is ingested whole")
+	fl.StringVar(&sf.until, "until", "", "S3 objects named for before this time (plus the delivery slack), CloudWatch events before this time")
 	fl.DurationVar(&w.lookback, "cwl-lookback", 10*time.Minute, "cwl://: read again this far before each stream's cursor, so events CloudWatch ingests late are picked up (event ids dedupe)")
 	fl.BoolVar(&w.follow, "follow", false, "cwl://: keep polling for new events until interrupted, committing each poll")
 	fl.DurationVar(&w.interval, "poll-interval", 10*time.Second, "cwl://: pause between two polls with --follow")
@@ -68,7 +70,8 @@ func newCWLSource(ctx context.Context, f *sourceFlags, w *cwlFlags, u string, no
 	cfg := cwl.DefaultConfig()
 	cfg.Region, cfg.Profile, cfg.RoleARN, cfg.ExternalID = base.Region, base.Profile, base.RoleARN, base.ExternalID
 	cfg.EndpointURL = base.EndpointURL
-	if !base.Since.IsZero() {
+	cfg.Since = base.Since
+	if !base.Since.IsZero() && w == nil {
 		cfg.Since = base.Since.Add(-cwlSinceSlack)
 	}
 	cfg.Until = base.Until
@@ -169,7 +172,9 @@ func ingestCWL(ctx context.Context, e *env, sf *storeFlags, w *cwlFlags, args []
 		// A batch read to its end commits even when the run is being
 		// stopped: its cursor goes with it.
 		ctx = context.WithoutCancel(ctx)
-		sink, err := newStoreSink(ctx, st, sf, sf.filler())
+		// Whole events: their ids go into the cursor, so records left out
+		// now could not be read again.
+		sink, err := newStoreSink(ctx, st, nil, sf.filler())
 		if err != nil {
 			return err
 		}

@@ -132,13 +132,25 @@ func TestCWL(t *testing.T) {
 		t.Errorf("top dstport over cwl://: %q", out)
 	}
 
-	// ingest --since on a fresh database keeps only records in range.
+	// ingest --since/--until on a fresh database reads the events of the
+	// range, whole: the records starting in it (event time = record start).
 	db2 := filepath.Join(t.TempDir(), "g.duckdb")
 	if _, errs, code := flowlens(t, "ingest", "cwl://flows", "--db", db2, "--since", since, "--until", until); code != 0 {
 		t.Fatalf("ingest --since: exit %d\n%s", code, errs)
 	}
-	if got := queryCount(t, "--db", db2); got != want {
-		t.Errorf("ingest --since --until: %d rows, want %d", got, want)
+	wantEvents := 0
+	for s := t0; s < t0+100; s++ { // eni-a
+		if s >= t0+50 && s < t0+70 {
+			wantEvents++
+		}
+	}
+	for s := t0 + 30; s < t0+90; s++ { // eni-b
+		if s >= t0+50 && s < t0+70 {
+			wantEvents++
+		}
+	}
+	if got := queryCount(t, "--db", db2); got != wantEvents {
+		t.Errorf("ingest --since --until: %d rows, want %d", got, wantEvents)
 	}
 
 	// An unknown group is an error (exit 1) that names it.
@@ -197,9 +209,9 @@ func TestCWLFollow(t *testing.T) {
 }
 
 // TestIngestS3SinceUntil checks that ingest --until prunes the S3 listing
-// by key (an object named too late is not read) and drops the records
-// outside the range from the objects it reads (an object named within the
-// late-delivery slack).
+// by key (an object named too late is not read) and keeps the objects it
+// reads whole (one named within the late-delivery slack included): the
+// ledger records them as read.
 func TestIngestS3SinceUntil(t *testing.T) {
 	srv := s3test.Start(t, "gofakes3")
 	srv.Env(t)
@@ -219,8 +231,8 @@ func TestIngestS3SinceUntil(t *testing.T) {
 	if code != 0 || !strings.Contains(errs, "ingested 2 input(s)") {
 		t.Fatalf("exit %d, want 2 inputs read (the third pruned):\n%s", code, errs)
 	}
-	if got := queryCount(t, "--db", db); got != 100 {
-		t.Errorf("%d rows, want 100 (the second object's records start after --until)", got)
+	if got := queryCount(t, "--db", db); got != 170 {
+		t.Errorf("%d rows, want 170 (both objects read, whole)", got)
 	}
 }
 

@@ -466,10 +466,21 @@ func ingest(ctx context.Context, e *env, sf *storeFlags, args []string, every in
 	if err != nil {
 		return err
 	}
+	// Inputs are ingested whole, whatever --since/--until say (they only
+	// prune S3 listings by key): the ledger records an object as read, so
+	// records left out now could never be added later.
+	if sf.timeFilter {
+		for _, in := range inputs {
+			if _, remote := in.(interface{ StoreObject() store.Object }); !remote {
+				fmt.Fprintf(e.stderr, "flowlens: note: --since/--until select S3 objects by key and CloudWatch events by time; files are ingested whole\n")
+				break
+			}
+		}
+	}
 	// Skip inputs whose very version is already in the ledger.
 	var todo []source.Input
 	skipped, replaced := 0, 0
-	sink, err := newStoreSink(ctx, st, sf, sf.filler())
+	sink, err := newStoreSink(ctx, st, nil, sf.filler())
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func (a *awsFlags) register(c *cobra.Command) {
 	fl.StringVar(&a.profile, "profile", "", "AWS shared-config profile (default: AWS_PROFILE)")
 	fl.StringVar(&a.roleARN, "role-arn", "", "assume this IAM role to read S3/SQS")
 	fl.StringVar(&a.externalID, "external-id", "", "external id for --role-arn")
-	fl.StringVar(&a.endpoint, "endpoint-url", "", "S3 endpoint, e.g. http://127.0.0.1:9000 for MinIO (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS)")
+	fl.StringVar(&a.endpoint, "endpoint-url", "", "endpoint of the S3, SQS or CloudWatch Logs API, e.g. http://127.0.0.1:9000 for MinIO (default: AWS_ENDPOINT_URL_S3 / _SQS / _CLOUDWATCH_LOGS, AWS_ENDPOINT_URL, AWS)")
 	fl.BoolVar(&a.pathStyle, "s3-path-style", false, "path-style S3 addressing (endpoint/bucket/key), for most S3-compatible servers")
 	fl.StringSliceVar(&a.accounts, "account", nil, "read only flow logs of this AWS account id from S3 (repeatable; prunes the listing by key)")
 	fl.StringSliceVar(&a.logRegions, "log-region", nil, "read only flow logs of this region from S3 (repeatable; prunes the listing by key)")
