@@ -113,7 +113,6 @@ func NewClients(ctx context.Context, cfg Config) ([]Region, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ec2: %w", err)
 	}
-	ac.HTTPClient = BodyGuard(ac.HTTPClient)
 	regions := cfg.Regions
 	if len(regions) == 0 {
 		regions = []string{ac.Region}

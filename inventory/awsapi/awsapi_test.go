@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/flowlens/flowlens/awsconf"
 	"github.com/flowlens/flowlens/flowlog"
 	"github.com/flowlens/flowlens/inventory"
 	"github.com/flowlens/flowlens/inventory/awsapi"
@@ -36,7 +37,7 @@ func client(srv *ec2test.Server, region string, attempts int) *ec2.Client {
 	return ec2.NewFromConfig(aws.Config{
 		Region:      region,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		HTTPClient:  awsapi.BodyGuard(nil),
+		HTTPClient:  awsconf.BodyGuard(nil),
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = attempts
@@ -430,7 +431,7 @@ func TestBodyGuard(t *testing.T) {
 			rec := &recordBody{}
 			var hc aws.HTTPClient = rec
 			if tc.guard {
-				hc = awsapi.BodyGuard(rec)
+				hc = awsconf.BodyGuard(rec)
 			}
 			c := ec2.NewFromConfig(aws.Config{Region: "us-east-1", HTTPClient: hc,
 				Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")},

@@ -17,13 +17,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/flowlens/flowlens/awsconf"
 	"github.com/flowlens/flowlens/source"
 	"github.com/flowlens/flowlens/store"
 )
@@ -120,39 +116,8 @@ func (c *Config) fill() {
 // aws.Config (shared by the S3 and SQS clients).
 func LoadAWS(ctx context.Context, cfg Config) (aws.Config, error) {
 	cfg.fill()
-	opts := []func(*awsconfig.LoadOptions) error{
-		awsconfig.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = cfg.MaxAttempts
-				o.MaxBackoff = cfg.MaxBackoff
-				// Throttling must back off, not exhaust a client-side quota.
-				o.RateLimiter = ratelimit.None
-			})
-		}),
-	}
-	if cfg.Region != "" {
-		opts = append(opts, awsconfig.WithRegion(cfg.Region))
-	}
-	if cfg.Profile != "" {
-		opts = append(opts, awsconfig.WithSharedConfigProfile(cfg.Profile))
-	}
-	ac, err := awsconfig.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return ac, fmt.Errorf("aws config: %w", err)
-	}
-	if ac.Region == "" {
-		ac.Region = "us-east-1"
-	}
-	if cfg.RoleARN != "" {
-		prov := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(ac), cfg.RoleARN, func(o *stscreds.AssumeRoleOptions) {
-			if cfg.ExternalID != "" {
-				o.ExternalID = aws.String(cfg.ExternalID)
-			}
-			o.RoleSessionName = "flowlens"
-		})
-		ac.Credentials = aws.NewCredentialsCache(prov)
-	}
-	return ac, nil
+	return awsconf.Load(ctx, awsconf.Options{Region: cfg.Region, Profile: cfg.Profile, RoleARN: cfg.RoleARN,
+		ExternalID: cfg.ExternalID, MaxAttempts: cfg.MaxAttempts, MaxBackoff: cfg.MaxBackoff})
 }
 
 // NewClient builds an S3 client from cfg.

@@ -24,7 +24,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/flowlens/flowlens/inventory/awsapi"
+	"github.com/flowlens/flowlens/awsconf"
 	"github.com/flowlens/flowlens/inventory/awsapi/ec2test"
 )
 
@@ -32,7 +32,7 @@ func client(srv *ec2test.Server, region string) *ec2.Client {
 	return ec2.NewFromConfig(aws.Config{
 		Region:      region,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		HTTPClient:  awsapi.BodyGuard(nil),
+		HTTPClient:  awsconf.BodyGuard(nil),
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = 1
