@@ -13,7 +13,7 @@ RECORDS=${RECORDS:-1500000}
 RUNS=${RUNS:-3}
 OUT=bench/out
 mkdir -p "$OUT" bin
-go build -o bin/flowlens ./cmd/flowlens
+go build -tags duckdb_arrow -o bin/flowlens ./cmd/flowlens   # the Arrow loader, as make build
 go build -o bin/duckrun ./bench/duckrun
 F=bin/flowlens
 if ! [ -x /usr/bin/time ]; then
