@@ -33,8 +33,8 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.Instances, "instances", c.Instances, "EC2 instances per VPC")
 	fs.IntVar(&c.AZs, "azs", c.AZs, "Availability Zones per VPC")
 	fs.IntVar(&c.ExternalHosts, "external-hosts", c.ExternalHosts, "size of the pool of internet destinations")
-	fs.Var(&scenarioValue{&c.Scenarios}, "scenarios", "planted scenarios: all, none, or a comma list of portscan,bruteforce,exfil,ioc")
-	fs.Var(&extraValue{&c.Extra}, "detection-scenarios", "opt-in scenarios for the detection rules: all, none, or a comma list of "+strings.Join(extraOrder, ","))
+	fs.Var(scenarioList(&c.Scenarios), "scenarios", "planted scenarios: all, none, or a comma list of portscan,bruteforce,exfil,ioc")
+	fs.Var(extraList(&c.Extra), "detection-scenarios", "opt-in scenarios for the detection rules: all, none, or a comma list of "+strings.Join(extraOrder, ","))
 	fs.IntVar(&c.Scenarios.PortScan.Ports, "scan-ports", c.Scenarios.PortScan.Ports, "distinct ports the port scan probes")
 	fs.IntVar(&c.Scenarios.SSHBruteForce.Attempts, "bruteforce-attempts", c.Scenarios.SSHBruteForce.Attempts, "connections of the SSH brute force")
 	fs.Int64Var(&c.Scenarios.Exfiltration.Bytes, "exfil-bytes", c.Scenarios.Exfiltration.Bytes, "bytes the exfiltration uploads")
@@ -194,100 +194,58 @@ func (v *formatValue) Set(s string) error {
 
 func (v *formatValue) Type() string { return "format" }
 
-type scenarioValue struct{ s *Scenarios }
-
-// switches maps flag words to the Enabled switch of each scenario.
-func (v *scenarioValue) switches() map[string]*bool {
-	return map[string]*bool{
-		"portscan":   &v.s.PortScan.Enabled,
-		"bruteforce": &v.s.SSHBruteForce.Enabled,
-		"exfil":      &v.s.Exfiltration.Enabled,
-		"ioc":        &v.s.IOC.Enabled,
-	}
+// switchList is a flag value that turns named switches on: "all",
+// "none", or a comma list of names.
+type switchList struct {
+	what  string   // what a name names, for errors ("scenario")
+	order []string // the names, in the order String lists them
+	sw    map[string]*bool
 }
 
-// extraValue switches the opt-in detection scenarios.
-type extraValue struct{ x *Extra }
-
-var extraOrder = []string{"sweep", "bypass", "dbegress", "skipdata", "dns", "tunnel", "newdest"}
-
-func (v *extraValue) switches() map[string]*bool {
-	return map[string]*bool{
-		"sweep": &v.x.Sweep.Enabled, "bypass": &v.x.Bypass.Enabled, "dbegress": &v.x.DBEgress.Enabled,
-		"skipdata": &v.x.SkipData.Enabled, "dns": &v.x.DNS.Enabled, "tunnel": &v.x.Tunnel.Enabled,
-		"newdest": &v.x.NewDest.Enabled,
-	}
+// scenarioList switches the planted scenarios.
+func scenarioList(s *Scenarios) *switchList {
+	return &switchList{what: "scenario", order: scenarioOrder, sw: map[string]*bool{
+		"portscan":   &s.PortScan.Enabled,
+		"bruteforce": &s.SSHBruteForce.Enabled,
+		"exfil":      &s.Exfiltration.Enabled,
+		"ioc":        &s.IOC.Enabled,
+	}}
 }
-
-func (v *extraValue) String() string {
-	if v.x == nil {
-		return ""
-	}
-	sw := v.switches()
-	var on []string
-	for _, n := range extraOrder {
-		if *sw[n] {
-			on = append(on, n)
-		}
-	}
-	if len(on) == len(extraOrder) {
-		return "all"
-	}
-	return strings.Join(on, ",")
-}
-
-func (v *extraValue) Set(s string) error {
-	sw := v.switches()
-	for _, p := range sw {
-		*p = false
-	}
-	for _, w := range strings.Split(s, ",") {
-		w = strings.ToLower(strings.TrimSpace(w))
-		switch w {
-		case "", "none":
-			continue
-		case "all":
-			for _, p := range sw {
-				*p = true
-			}
-			continue
-		}
-		p, ok := sw[w]
-		if !ok {
-			return fmt.Errorf("unknown detection scenario %q (want all, none or %s)", w, strings.Join(extraOrder, ","))
-		}
-		*p = true
-	}
-	return nil
-}
-
-func (v *extraValue) Type() string { return "list" }
 
 var scenarioOrder = []string{"portscan", "bruteforce", "exfil", "ioc"}
 
-func (v *scenarioValue) String() string {
-	if v.s == nil {
+// extraList switches the opt-in detection scenarios.
+func extraList(x *Extra) *switchList {
+	return &switchList{what: "detection scenario", order: extraOrder, sw: map[string]*bool{
+		"sweep": &x.Sweep.Enabled, "bypass": &x.Bypass.Enabled, "dbegress": &x.DBEgress.Enabled,
+		"skipdata": &x.SkipData.Enabled, "dns": &x.DNS.Enabled, "tunnel": &x.Tunnel.Enabled,
+		"newdest": &x.NewDest.Enabled,
+	}}
+}
+
+var extraOrder = []string{"sweep", "bypass", "dbegress", "skipdata", "dns", "tunnel", "newdest"}
+
+func (v *switchList) String() string {
+	if v == nil || v.sw == nil {
 		return ""
 	}
-	sw := v.switches()
 	var on []string
-	for _, n := range scenarioOrder {
-		if *sw[n] {
+	for _, n := range v.order {
+		if *v.sw[n] {
 			on = append(on, n)
 		}
 	}
 	switch len(on) {
 	case 0:
 		return "none"
-	case len(scenarioOrder):
+	case len(v.order):
 		return "all"
 	}
 	return strings.Join(on, ",")
 }
 
-func (v *scenarioValue) Set(s string) error {
-	sw := v.switches()
-	for _, p := range sw {
+func (v *switchList) Set(s string) error {
+	for _, p := range v.sw {
 		*p = false
 	}
 	for _, w := range strings.Split(s, ",") {
@@ -296,18 +254,18 @@ func (v *scenarioValue) Set(s string) error {
 		case "", "none":
 			continue
 		case "all":
-			for _, p := range sw {
+			for _, p := range v.sw {
 				*p = true
 			}
 			continue
 		}
-		p, ok := sw[w]
+		p, ok := v.sw[w]
 		if !ok {
-			return fmt.Errorf("unknown scenario %q (want all, none or %s)", w, strings.Join(scenarioOrder, ","))
+			return fmt.Errorf("unknown %s %q (want all, none or %s)", v.what, w, strings.Join(v.order, ","))
 		}
 		*p = true
 	}
 	return nil
 }
 
-func (v *scenarioValue) Type() string { return "list" }
+func (v *switchList) Type() string { return "list" }
