@@ -28,7 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
-	s3src "github.com/flowlens/flowlens/source/s3"
+	"github.com/flowlens/flowlens/awsconf"
 )
 
 // Scheme is the URL scheme of CloudWatch Logs sources.
@@ -129,10 +129,10 @@ func (c *Config) fill() {
 }
 
 // NewClient builds a CloudWatch Logs client from cfg: credentials, region,
-// role and retry policy are resolved as for S3 (s3.LoadAWS).
+// role and retry policy are resolved as for every AWS client (awsconf).
 func NewClient(ctx context.Context, cfg Config) (*cloudwatchlogs.Client, error) {
 	cfg.fill()
-	ac, err := s3src.LoadAWS(ctx, s3src.Config{
+	ac, err := awsconf.Load(ctx, awsconf.Options{
 		Region: cfg.Region, Profile: cfg.Profile, RoleARN: cfg.RoleARN, ExternalID: cfg.ExternalID,
 		MaxAttempts: cfg.MaxAttempts, MaxBackoff: cfg.MaxBackoff,
 	})
