@@ -24,9 +24,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/flowlens/flowlens/awsconf"
 	"github.com/flowlens/flowlens/flowlog"
 	"github.com/flowlens/flowlens/inventory"
-	s3src "github.com/flowlens/flowlens/source/s3"
 )
 
 // API is the part of the EC2 client this package calls; *ec2.Client
@@ -104,12 +104,12 @@ func NewClients(ctx context.Context, cfg Config) ([]Region, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	base := s3src.Config{Profile: cfg.Profile, RoleARN: cfg.RoleARN, ExternalID: cfg.ExternalID,
+	base := awsconf.Options{Profile: cfg.Profile, RoleARN: cfg.RoleARN, ExternalID: cfg.ExternalID,
 		MaxAttempts: cfg.MaxAttempts, MaxBackoff: cfg.MaxBackoff}
 	if len(cfg.Regions) > 0 {
 		base.Region = cfg.Regions[0]
 	}
-	ac, err := s3src.LoadAWS(ctx, base)
+	ac, err := awsconf.Load(ctx, base)
 	if err != nil {
 		return nil, fmt.Errorf("ec2: %w", err)
 	}
