@@ -308,13 +308,17 @@ func (p *Parser) fast(line []byte, b *Batch) bool {
 			continue
 		}
 		if st.typ == schema.IP {
-			for i < l && !separator[line[i]] {
-				i++
-			}
-			a, ok := parseIP(line[s:i])
-			if !ok {
-				p.rollback(b, row)
-				return false
+			a, end, ok := scanIPv4(line, i)
+			if ok {
+				i = end
+			} else {
+				for i < l && !separator[line[i]] {
+					i++
+				}
+				if a, ok = parseIP(line[s:i]); !ok {
+					p.rollback(b, row)
+					return false
+				}
 			}
 			if st.store {
 				b.Cols[st.id].AppendIP(a)
@@ -482,6 +486,40 @@ func parseIPv4(v []byte) (netip.Addr, bool) {
 	}
 	ip[3] = byte(val)
 	return netip.AddrFrom4(ip), true
+}
+
+// scanIPv4 reads a dotted quad (no leading zeros) starting at line[i] and
+// ending at a separator or the end of the line, returning the address and
+// the index after it. Anything else (IPv6, a bad address) gives ok false,
+// for parseIP to judge.
+func scanIPv4(line []byte, i int) (a netip.Addr, end int, ok bool) {
+	var ip [4]byte
+	l := len(line)
+	for k := range 4 {
+		s, v := i, 0
+		for i < l && i-s < 3 {
+			d := line[i] - '0'
+			if d > 9 {
+				break
+			}
+			v = v*10 + int(d)
+			i++
+		}
+		if i == s || v > 255 || (i-s > 1 && line[s] == '0') {
+			return a, 0, false
+		}
+		ip[k] = byte(v)
+		if k < 3 {
+			if i >= l || line[i] != '.' {
+				return a, 0, false
+			}
+			i++
+		}
+	}
+	if i < l && !separator[line[i]] {
+		return a, 0, false
+	}
+	return netip.AddrFrom4(ip), i, true
 }
 
 // Chunk is the outcome of parsing a run of lines.
