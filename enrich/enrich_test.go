@@ -2,10 +2,12 @@ package enrich_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -194,5 +196,61 @@ func TestFiller(t *testing.T) {
 	}
 	if n := len(b.Cols[schema.FSrcEntityID].Valid); n != b.N {
 		t.Errorf("src_entity_id has %d rows, want %d", n, b.N)
+	}
+}
+
+// TestFillerAgreesWithLookup fills many rows whose addresses collide in
+// the address cache and repeat, and checks every row against a direct
+// Lookup.
+func TestFillerAgreesWithLookup(t *testing.T) {
+	e := testEnricher(t)
+	var sb strings.Builder
+	pool := []string{"10.0.200.15", "52.217.0.1", "18.208.1.1", "192.168.1.1", "2001:db8::1", "10.0.16.10", "-"}
+	for i := range 40000 {
+		src := pool[i%len(pool)]
+		// Many distinct public destinations: far more than the cache holds.
+		dst := fmt.Sprintf("198.%d.%d.%d", 18+i%2, (i/256)%256, i%256)
+		if i%5 == 0 {
+			dst = pool[(i/5)%len(pool)]
+		}
+		fmt.Fprintf(&sb, "2 1 eni-1 %s %s 1 2 6 1 40 1620000000 1620000060 ACCEPT OK\n", src, dst)
+	}
+	b := flowlog.NewBatch()
+	var ch flowlog.Chunk
+	flowlog.NewParser(flowlog.V2, schema.All()).ParseChunk([]byte(sb.String()), b, &ch)
+	if ch.Stats.Bad != 0 {
+		t.Fatal(ch.Errors)
+	}
+	f := e.NewFiller(e.Columns())
+	f.Fill(b)
+	for i := range b.N {
+		for _, side := range []struct{ addr, internal, service, list, entity int }{
+			{schema.FSrcAddr, schema.FSrcInternal, schema.FSrcService, schema.FSrcList, schema.FSrcEntityID},
+			{schema.FDstAddr, schema.FDstInternal, schema.FDstService, schema.FDstList, schema.FDstEntityID},
+		} {
+			a, ok := b.IP(side.addr, i)
+			var want []any
+			if !ok {
+				want = []any{nil, nil, nil, nil}
+			} else {
+				var in enrich.Info
+				e.Lookup(a, &in)
+				str := func(s string) any {
+					if s == "" {
+						return nil
+					}
+					return s
+				}
+				svc := ""
+				if in.InAWS {
+					svc = in.AWS.Service
+				}
+				want = []any{in.Internal(), str(svc), str(strings.Join(e.Lists.Names(in.Lists), ",")), str(in.Entity.ID)}
+			}
+			got := []any{b.Value(side.internal, i), b.Value(side.service, i), b.Value(side.list, i), b.Value(side.entity, i)}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Fatalf("row %d, %v (-lookup +filled):\n%s", i, a, d)
+			}
+		}
 	}
 }

@@ -51,67 +51,144 @@ func (e *Enricher) Columns() schema.Set {
 	return s
 }
 
-// side names the derived fields of one address.
+// The values a Filler stores per address, in cached.vals order.
+const (
+	vInternal = iota // 0 or 1
+	vASN             // 0: none
+	vInts            // number of integer values
+)
+
+const (
+	vService = iota
+	vList
+	vEntityType
+	vEntityID
+	vEntityName
+	vCountry
+	vASOrg
+	vThreat
+	vStrs // number of string values
+)
+
+// side names the derived fields of one address: the integer ones by v*
+// index, then the string ones.
 type side struct {
-	addr                           int // srcaddr or dstaddr
-	internal, service, list        int
-	entityType, entityID, entityNm int
-	country, asn, asOrg, threat    int
+	addr int // srcaddr or dstaddr
+	ints [vInts]int
+	strs [vStrs]int
 }
 
 var sides = [2]side{
-	{schema.FSrcAddr, schema.FSrcInternal, schema.FSrcService, schema.FSrcList,
-		schema.FSrcEntityType, schema.FSrcEntityID, schema.FSrcEntityName,
-		schema.FSrcCountry, schema.FSrcASN, schema.FSrcASOrg, schema.FSrcThreat},
-	{schema.FDstAddr, schema.FDstInternal, schema.FDstService, schema.FDstList,
-		schema.FDstEntityType, schema.FDstEntityID, schema.FDstEntityName,
-		schema.FDstCountry, schema.FDstASN, schema.FDstASOrg, schema.FDstThreat},
+	{schema.FSrcAddr, [vInts]int{schema.FSrcInternal, schema.FSrcASN},
+		[vStrs]int{schema.FSrcService, schema.FSrcList, schema.FSrcEntityType, schema.FSrcEntityID,
+			schema.FSrcEntityName, schema.FSrcCountry, schema.FSrcASOrg, schema.FSrcThreat}},
+	{schema.FDstAddr, [vInts]int{schema.FDstInternal, schema.FDstASN},
+		[vStrs]int{schema.FDstService, schema.FDstList, schema.FDstEntityType, schema.FDstEntityID,
+			schema.FDstEntityName, schema.FDstCountry, schema.FDstASOrg, schema.FDstThreat}},
 }
 
 // Filler adds derived columns to batches. It keeps scratch state and a
 // cache of recent addresses (flow logs repeat the same hosts): use one per
 // goroutine.
+//
+// What is known about an address is a value; equal values are stored once
+// (most addresses share a handful: "external, nothing else known"), and
+// the address cache maps an address to its value's index. Entries are
+// small, so the cache stays in the processor's cache.
 type Filler struct {
 	e      *Enricher
 	fill   schema.Set
 	names  []string
 	joined map[lists.Mask]string
-	cache  []cached
+	cache  []slotEntry
+	vals   []value
+	index  map[value]int32
+	rows   []int32 // value index per row of the batch being filled; -1: NULL address
 }
 
-// cached is what the Filler knows about one address.
-type cached struct {
-	addr   netip.Addr
-	info   Info
-	threat string
+// value is what a Filler stores for one address ("" and, for the AS
+// number, 0 are NULL).
+type value struct {
+	ints [vInts]int64
+	strs [vStrs]string
 }
 
-// cacheBits sizes the direct-mapped address cache (4096 entries).
-const cacheBits = 12
+// slotEntry is one address cache entry: the address and its value's index
+// plus one (0: empty).
+type slotEntry struct {
+	addr netip.Addr
+	v    int32
+}
 
-// slot returns a's cache index.
+// cacheBits sizes the direct-mapped address cache (16384 entries).
+const cacheBits = 14
+
+// slot returns the cache index of an address: from all of an IPv4
+// address, from the low 8 bytes (the interface part) of an IPv6 one.
 func slot(a netip.Addr) uint64 {
-	b := a.As16()
-	h := binary.LittleEndian.Uint64(b[8:]) ^ binary.LittleEndian.Uint64(b[:8])*0x9E3779B97F4A7C15
-	return (h * 0x9E3779B97F4A7C15) >> (64 - cacheBits)
+	var x uint64
+	if a.Is4() {
+		b := a.As4()
+		x = uint64(binary.LittleEndian.Uint32(b[:]))
+	} else {
+		b := a.As16()
+		x = binary.LittleEndian.Uint64(b[8:])
+	}
+	return (x * 0x9E3779B97F4A7C15) >> (64 - cacheBits)
 }
 
-// lookup returns what is known about a, from the cache when it can.
-func (f *Filler) lookup(a netip.Addr) *cached {
+// lookup returns the index of a's value, from the cache when it can.
+func (f *Filler) lookup(a netip.Addr) int32 {
 	c := &f.cache[slot(a)]
-	if c.addr == a {
-		return c
+	if c.v != 0 && c.addr == a {
+		return c.v - 1
 	}
-	c.addr = a
-	f.e.Lookup(a, &c.info)
-	c.threat = ""
+	v := f.compute(a)
+	i, ok := f.index[v]
+	if !ok {
+		i = int32(len(f.vals))
+		f.vals = append(f.vals, v)
+		f.index[v] = i
+	}
+	c.addr, c.v = a, i+1
+	return i
+}
+
+// compute looks a up in every table.
+func (f *Filler) compute(a netip.Addr) value {
+	var v value
+	var in Info
+	f.e.Lookup(a, &in)
+	if in.Internal() {
+		v.ints[vInternal] = 1
+	}
+	v.ints[vASN] = int64(in.Geo.ASN)
+	if in.InAWS {
+		v.strs[vService] = in.AWS.Service
+	}
+	v.strs[vList] = f.listNames(in.Lists)
+	if in.HasEntity {
+		v.strs[vEntityType], v.strs[vEntityID], v.strs[vEntityName] = string(in.Entity.Type), in.Entity.ID, in.Entity.Name
+	}
+	v.strs[vCountry], v.strs[vASOrg] = in.Geo.Country, in.Geo.ASOrg
 	if f.fill.Has(schema.FSrcThreat) || f.fill.Has(schema.FDstThreat) {
 		f.names = f.e.Threat.AppendLists(f.names[:0], a)
 		if len(f.names) > 0 {
-			c.threat = strings.Join(f.names, ",")
+			v.strs[vThreat] = strings.Join(f.names, ",")
 		}
 	}
-	return c
+	// Only what is filled tells values apart.
+	for k, id := range sides[0].ints {
+		if !f.fill.Has(id) && !f.fill.Has(sides[1].ints[k]) {
+			v.ints[k] = 0
+		}
+	}
+	for k, id := range sides[0].strs {
+		if !f.fill.Has(id) && !f.fill.Has(sides[1].strs[k]) {
+			v.strs[k] = ""
+		}
+	}
+	return v
 }
 
 // NewFiller returns a Filler of the derived fields in want that e can fill
@@ -119,7 +196,7 @@ func (f *Filler) lookup(a netip.Addr) *cached {
 func (e *Enricher) NewFiller(want schema.Set) *Filler {
 	c := e.Columns()
 	return &Filler{e: e, fill: schema.Set{want[0] & c[0], want[1] & c[1]}, joined: map[lists.Mask]string{},
-		cache: make([]cached, 1<<cacheBits)}
+		cache: make([]slotEntry, 1<<cacheBits), index: map[value]int32{}}
 }
 
 // Fields returns the derived fields f fills.
@@ -136,6 +213,7 @@ func (f *Filler) Needs() schema.Set {
 
 // Fill computes f's fields for every row of b and adds them to b (a row
 // whose address is NULL gets NULL). Columns already in b are recomputed.
+// It looks each address up once, then fills column by column.
 func (f *Filler) Fill(b *flowlog.Batch) {
 	if f.fill == (schema.Set{}) {
 		return
@@ -148,74 +226,65 @@ func (f *Filler) Fill(b *flowlog.Batch) {
 	}
 	for si := range sides {
 		sd := &sides[si]
+		f.rows = f.rows[:0]
 		for i := 0; i < b.N; i++ {
-			a, ok := b.IP(sd.addr, i)
-			if !ok {
-				f.nulls(b, sd)
+			if a, ok := b.IP(sd.addr, i); ok {
+				f.rows = append(f.rows, f.lookup(a))
+			} else {
+				f.rows = append(f.rows, -1)
+			}
+		}
+		var set [vStrs]bool // whether any row has string k
+		for _, v := range f.vals {
+			for k := range set {
+				set[k] = set[k] || v.strs[k] != ""
+			}
+		}
+		for k, id := range sd.ints {
+			if f.fill.Has(id) {
+				fillInts(&b.Cols[id], f.vals, f.rows, k)
+			}
+		}
+		for k, id := range sd.strs {
+			if !f.fill.Has(id) {
 				continue
 			}
-			f.row(b, sd, f.lookup(a))
+			if !set[k] {
+				b.Cols[id].AppendNulls(len(f.rows))
+				continue
+			}
+			fillStrs(&b.Cols[id], f.vals, f.rows, k)
 		}
 	}
 }
 
-func (f *Filler) nulls(b *flowlog.Batch, sd *side) {
-	for _, id := range [...]int{sd.internal, sd.service, sd.list, sd.entityType, sd.entityID, sd.entityNm, sd.country, sd.asn, sd.asOrg, sd.threat} {
-		if f.fill.Has(id) {
-			b.Cols[id].AppendNull()
-		}
-	}
-}
-
-// str appends s, or NULL when s is empty.
-func str(c *flowlog.Column, s string) {
-	if s == "" {
-		c.AppendNull()
-		return
-	}
-	c.AppendStringValue(s)
-}
-
-func (f *Filler) row(b *flowlog.Batch, sd *side, c *cached) {
-	in := &c.info
-	if f.fill.Has(sd.internal) {
-		v := int64(0)
-		if in.Internal() {
-			v = 1
-		}
-		b.Cols[sd.internal].AppendInt(v)
-	}
-	if f.fill.Has(sd.service) {
-		s := ""
-		if in.InAWS {
-			s = in.AWS.Service
-		}
-		str(&b.Cols[sd.service], s)
-	}
-	if f.fill.Has(sd.list) {
-		str(&b.Cols[sd.list], f.listNames(in.Lists))
-	}
-	if f.fill.Has(sd.entityType) {
-		var t, id, name string
-		if in.HasEntity {
-			t, id, name = string(in.Entity.Type), in.Entity.ID, in.Entity.Name
-		}
-		str(&b.Cols[sd.entityType], t)
-		str(&b.Cols[sd.entityID], id)
-		str(&b.Cols[sd.entityNm], name)
-	}
-	if f.fill.Has(sd.country) {
-		str(&b.Cols[sd.country], in.Geo.Country)
-		if in.Geo.ASN != 0 {
-			b.Cols[sd.asn].AppendInt(int64(in.Geo.ASN))
+// fillInts appends integer k of every row's value (the AS number 0 is
+// NULL).
+func fillInts(c *flowlog.Column, vals []value, rows []int32, k int) {
+	valid, ints := c.Valid, c.Ints
+	for _, r := range rows {
+		if r < 0 || (k == vASN && vals[r].ints[k] == 0) {
+			valid, ints = append(valid, false), append(ints, 0)
 		} else {
-			b.Cols[sd.asn].AppendNull()
+			valid, ints = append(valid, true), append(ints, vals[r].ints[k])
 		}
-		str(&b.Cols[sd.asOrg], in.Geo.ASOrg)
 	}
-	if f.fill.Has(sd.threat) {
-		str(&b.Cols[sd.threat], c.threat)
+	c.Valid, c.Ints = valid, ints
+}
+
+// fillStrs appends string k of every row's value ("" is NULL).
+func fillStrs(c *flowlog.Column, vals []value, rows []int32, k int) {
+	valid, offs, data := c.Valid, c.Offs, c.Data
+	for _, r := range rows {
+		if r >= 0 && vals[r].strs[k] != "" {
+			data = append(data, vals[r].strs[k]...)
+			valid = append(valid, true)
+		} else {
+			valid = append(valid, false)
+		}
+		offs = append(offs, uint32(len(data)))
 	}
+	c.Valid, c.Offs, c.Data = valid, offs, data
 }
 
 // listNames joins the names of the lists in m with commas, cached per mask.

@@ -49,6 +49,22 @@ func (c *Column) truncate(n int) {
 // AppendNull appends a NULL value.
 func (c *Column) AppendNull() { c.appendNull() }
 
+// AppendNulls appends n NULL values.
+func (c *Column) AppendNulls(n int) {
+	c.Valid = append(c.Valid, make([]bool, n)...)
+	switch c.Type {
+	case schema.String:
+		last := c.Offs[len(c.Offs)-1]
+		for range n {
+			c.Offs = append(c.Offs, last)
+		}
+	case schema.IP:
+		c.IPs = append(c.IPs, make([]netip.Addr, n)...)
+	default:
+		c.Ints = append(c.Ints, make([]int64, n)...)
+	}
+}
+
 // Reset empties the column and sets its type.
 func (c *Column) Reset(t schema.Type) { c.reset(t) }
 
