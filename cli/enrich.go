@@ -51,7 +51,8 @@ func dataFlag(id int) string {
 	case schema.FSrcEntityType, schema.FSrcEntityID, schema.FSrcEntityName,
 		schema.FDstEntityType, schema.FDstEntityID, schema.FDstEntityName:
 		return "an inventory (--inventory, 'flowlens inventory import')"
-	case schema.FSrcCountry, schema.FDstCountry, schema.FSrcASN, schema.FDstASN, schema.FSrcASOrg, schema.FDstASOrg:
+	case schema.FSrcCountry, schema.FDstCountry, schema.FSrcCity, schema.FDstCity,
+		schema.FSrcASN, schema.FDstASN, schema.FSrcASOrg, schema.FDstASOrg:
 		return "--geoip FILE.mmdb"
 	case schema.FSrcThreat, schema.FDstThreat:
 		return "--ioc FILE or --ioc-dir DIR"

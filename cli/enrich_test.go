@@ -113,7 +113,7 @@ func TestEnrichmentColumns(t *testing.T) {
 	checkCount("ad hoc, threat", iocAccepted, append([]string{logPath, "--where", threat}, data...)...)
 	checkCount("stored, list", allowed, "--db", db, "--where", "dst.list = vendor")
 	checkCount("ad hoc, list", allowed, append([]string{logPath, "--where", "dst.list = vendor"}, data...)...)
-	geoWhere := "dst.country = NL and dst.asn = 64500 and dst.as_org = 'Example Scanning BV'"
+	geoWhere := "dst.country = NL and dst.city = Amsterdam and dst.asn = 64500 and dst.as_org = 'Example Scanning BV'"
 	checkCount("stored, geo", allowed, "--db", db, "--where", geoWhere)
 	checkCount("ad hoc, geo", allowed, append([]string{logPath, "--where", geoWhere}, data...)...)
 

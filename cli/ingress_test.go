@@ -25,6 +25,7 @@ func writeGeoDB(t *testing.T, p netip.Prefix) string {
 	_, n, _ := net.ParseCIDR(p.String())
 	if err := tree.Insert(n, mmdbtype.Map{
 		"country":                        mmdbtype.Map{"iso_code": mmdbtype.String("NL")},
+		"city":                           mmdbtype.Map{"names": mmdbtype.Map{"en": mmdbtype.String("Amsterdam")}},
 		"autonomous_system_number":       mmdbtype.Uint32(64500),
 		"autonomous_system_organization": mmdbtype.String("Example Scanning BV"),
 	}); err != nil {

@@ -42,8 +42,8 @@ func (e *Enricher) Columns() schema.Set {
 			schema.FDstEntityType, schema.FDstEntityID, schema.FDstEntityName)
 	}
 	if e.Geo != nil {
-		add(schema.FSrcCountry, schema.FSrcASN, schema.FSrcASOrg,
-			schema.FDstCountry, schema.FDstASN, schema.FDstASOrg)
+		add(schema.FSrcCountry, schema.FSrcCity, schema.FSrcASN, schema.FSrcASOrg,
+			schema.FDstCountry, schema.FDstCity, schema.FDstASN, schema.FDstASOrg)
 	}
 	if e.Threat != nil {
 		add(schema.FSrcThreat, schema.FDstThreat)
@@ -65,6 +65,7 @@ const (
 	vEntityID
 	vEntityName
 	vCountry
+	vCity
 	vASOrg
 	vThreat
 	vStrs // number of string values
@@ -81,10 +82,10 @@ type side struct {
 var sides = [2]side{
 	{schema.FSrcAddr, [vInts]int{schema.FSrcInternal, schema.FSrcASN},
 		[vStrs]int{schema.FSrcService, schema.FSrcList, schema.FSrcEntityType, schema.FSrcEntityID,
-			schema.FSrcEntityName, schema.FSrcCountry, schema.FSrcASOrg, schema.FSrcThreat}},
+			schema.FSrcEntityName, schema.FSrcCountry, schema.FSrcCity, schema.FSrcASOrg, schema.FSrcThreat}},
 	{schema.FDstAddr, [vInts]int{schema.FDstInternal, schema.FDstASN},
 		[vStrs]int{schema.FDstService, schema.FDstList, schema.FDstEntityType, schema.FDstEntityID,
-			schema.FDstEntityName, schema.FDstCountry, schema.FDstASOrg, schema.FDstThreat}},
+			schema.FDstEntityName, schema.FDstCountry, schema.FDstCity, schema.FDstASOrg, schema.FDstThreat}},
 }
 
 // Filler adds derived columns to batches. It keeps scratch state and a
@@ -170,7 +171,7 @@ func (f *Filler) compute(a netip.Addr) value {
 	if in.HasEntity {
 		v.strs[vEntityType], v.strs[vEntityID], v.strs[vEntityName] = string(in.Entity.Type), in.Entity.ID, in.Entity.Name
 	}
-	v.strs[vCountry], v.strs[vASOrg] = in.Geo.Country, in.Geo.ASOrg
+	v.strs[vCountry], v.strs[vCity], v.strs[vASOrg] = in.Geo.Country, in.Geo.City, in.Geo.ASOrg
 	if f.fill.Has(schema.FSrcThreat) || f.fill.Has(schema.FDstThreat) {
 		f.names = f.e.Threat.AppendLists(f.names[:0], a)
 		if len(f.names) > 0 {

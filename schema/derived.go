@@ -31,6 +31,8 @@ var derivedDef = []struct {
 	{"dst.entity-name", "dst_entity_name", String, "Name of the inventory entity behind dstaddr."},
 	{"src.country", "src_country", String, "ISO country code of srcaddr (GeoIP)."},
 	{"dst.country", "dst_country", String, "ISO country code of dstaddr (GeoIP)."},
+	{"src.city", "src_city", String, "City of srcaddr (GeoIP City databases)."},
+	{"dst.city", "dst_city", String, "City of dstaddr (GeoIP City databases)."},
 	{"src.asn", "src_asn", Int32, "Autonomous system number of srcaddr."},
 	{"dst.asn", "dst_asn", Int32, "Autonomous system number of dstaddr."},
 	{"src.as-org", "src_as_org", String, "Organisation of the autonomous system of srcaddr."},
@@ -104,6 +106,8 @@ var (
 	FDstEntityName = derivedID("dst_entity_name")
 	FSrcCountry    = derivedID("src_country")
 	FDstCountry    = derivedID("dst_country")
+	FSrcCity       = derivedID("src_city")
+	FDstCity       = derivedID("dst_city")
 	FSrcASN        = derivedID("src_asn")
 	FDstASN        = derivedID("dst_asn")
 	FSrcASOrg      = derivedID("src_as_org")

@@ -201,7 +201,47 @@ func (s *Store) migrate(ctx context.Context) (int, error) {
 		}
 		applied++
 	}
+	if err := syncView(ctx, conn); err != nil {
+		return applied, fmt.Errorf("schema: flows view: %w", err)
+	}
 	return applied, nil
+}
+
+// syncView rebuilds the flows view when its columns are not those of
+// store.Columns (a newer flowlens added derived fields): the view is a
+// function of the parts and the column list, so no data moves.
+func syncView(ctx context.Context, conn *sql.Conn) error {
+	r, err := conn.QueryContext(ctx, `SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = '`+store.Table+`' ORDER BY column_index`)
+	if err != nil {
+		return err
+	}
+	var have []string
+	for r.Next() {
+		var c string
+		if err := r.Scan(&c); err != nil {
+			r.Close()
+			return err
+		}
+		have = append(have, c)
+	}
+	r.Close()
+	if err := r.Err(); err != nil {
+		return err
+	}
+	want := store.Columns()
+	same := len(have) == len(want)
+	for i := 0; same && i < len(want); i++ {
+		same = have[i] == want[i].Name
+	}
+	if same {
+		return nil
+	}
+	parts, err := loadParts(ctx, conn)
+	if err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, viewDDL(parts))
+	return err
 }
 
 func applyMigration(ctx context.Context, conn *sql.Conn, m migration) (err error) {
