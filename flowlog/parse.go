@@ -496,17 +496,32 @@ func scanIPv4(line []byte, i int) (a netip.Addr, end int, ok bool) {
 	var ip [4]byte
 	l := len(line)
 	for k := range 4 {
-		s, v := i, 0
-		for i < l && i-s < 3 {
-			d := line[i] - '0'
-			if d > 9 {
-				break
-			}
-			v = v*10 + int(d)
-			i++
-		}
-		if i == s || v > 255 || (i-s > 1 && line[s] == '0') {
+		// One to three digits, no leading zero, at most 255.
+		if i >= l {
 			return a, 0, false
+		}
+		v := uint(line[i] - '0')
+		if v > 9 {
+			return a, 0, false
+		}
+		i++
+		if i < l {
+			if d := uint(line[i] - '0'); d <= 9 {
+				if v == 0 {
+					return a, 0, false
+				}
+				v = v*10 + d
+				i++
+				if i < l {
+					if d := uint(line[i] - '0'); d <= 9 {
+						v = v*10 + d
+						i++
+						if v > 255 {
+							return a, 0, false
+						}
+					}
+				}
+			}
 		}
 		ip[k] = byte(v)
 		if k < 3 {
