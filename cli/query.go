@@ -409,6 +409,7 @@ func writeTop(e *env, f output.Format, keys []int, rows []top.Row) error {
 func newIngestCmd(e *env) *cobra.Command {
 	var sf storeFlags
 	var every int
+	var everyRecs int64
 	var qf sqsFlags
 	var wf cwlFlags
 	c := &cobra.Command{
@@ -439,20 +440,21 @@ leaves no partial file behind.`,
 			if isCWL(args) {
 				return ingestCWL(c.Context(), e, &sf, &wf, args)
 			}
-			return ingest(c.Context(), e, &sf, args, every)
+			return ingest(c.Context(), e, &sf, args, every, everyRecs)
 		},
 	}
 	sf.sourceFlags.register(c)
 	c.Flags().StringVar(&sf.db, "db", "flowlens.duckdb", "DuckDB database file")
 	c.Flags().StringVar(&sf.memory, "memory-limit", "", "DuckDB memory limit, e.g. 4GB (default: half of RAM)")
-	c.Flags().IntVar(&every, "commit-every", 64, "commit after this many inputs")
+	c.Flags().IntVar(&every, "commit-every", 64, "commit after this many inputs (0: once, at the end)...")
+	c.Flags().Int64Var(&everyRecs, "commit-records", 1_000_000, "...holding at least this many records in all")
 	sf.registerFill(c)
 	qf.register(c)
 	wf.register(c, &sf)
 	return c
 }
 
-func ingest(ctx context.Context, e *env, sf *storeFlags, args []string, every int) error {
+func ingest(ctx context.Context, e *env, sf *storeFlags, args []string, every int, everyRecs int64) error {
 	cfg, err := sf.duckConfig()
 	if err != nil {
 		return err
@@ -485,18 +487,24 @@ func ingest(ctx context.Context, e *env, sf *storeFlags, args []string, every in
 		return err
 	}
 	defer func() { sink.tx.Rollback() }()
-	sink.CommitEvery = every
+	sink.CommitEvery, sink.CommitRecords = every, everyRecs
 	dbAbs, _ := filepath.Abs(cfg.Path)
+	var cand []source.Input
+	var objs []store.Object
 	for _, in := range inputs {
 		obj := objectOf(in)
 		if obj.ID == dbAbs || strings.HasPrefix(obj.ID, dbAbs+".") {
 			continue // the database's own files, when it sits among the inputs
 		}
-		status, err := st.Check(ctx, obj)
-		if err != nil {
-			return err
-		}
-		switch status {
+		cand, objs = append(cand, in), append(objs, obj)
+	}
+	statuses, err := st.CheckMany(ctx, objs)
+	if err != nil {
+		return err
+	}
+	for i, in := range cand {
+		obj := objs[i]
+		switch statuses[i] {
 		case store.StatusUnchanged:
 			skipped++
 			continue

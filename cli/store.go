@@ -303,9 +303,14 @@ type storeSink struct {
 	fill    *enrich.Filler // derived fields added to every batch; nil adds none
 	kept    *flowlog.Batch
 	objects map[string]store.Object // the identity of each input
-	// Commit every CommitEvery inputs (0: only at the end).
-	CommitEvery int
-	pending     int
+	// Commit once CommitEvery inputs holding at least CommitRecords
+	// records were read since the last commit (CommitEvery 0: only at the
+	// end). Many small files then share a commit, which costs about as
+	// much as loading a million records.
+	CommitEvery   int
+	CommitRecords int64
+	pending       int
+	pendingRecs   int64
 	records     int64 // records of inputs ended in the ledger
 	aborted     int   // inputs left out because they could not be read
 }
@@ -381,7 +386,8 @@ func (s *storeSink) EndInput(in source.Input, res *source.InputResult) error {
 		return err
 	}
 	s.pending++
-	if s.CommitEvery > 0 && s.pending >= s.CommitEvery {
+	s.pendingRecs += res.Stats.Records
+	if s.CommitEvery > 0 && s.pending >= s.CommitEvery && s.pendingRecs >= s.CommitRecords {
 		if err := s.tx.Commit(s.ctx); err != nil {
 			return err
 		}
@@ -389,7 +395,7 @@ func (s *storeSink) EndInput(in source.Input, res *source.InputResult) error {
 		if err != nil {
 			return err
 		}
-		s.tx, s.pending = tx, 0
+		s.tx, s.pending, s.pendingRecs = tx, 0, 0
 	}
 	return nil
 }

@@ -95,6 +95,9 @@ type Store interface {
 	// Check looks the object up in the committed ledger, so that callers can
 	// skip an unchanged object before reading it.
 	Check(ctx context.Context, obj Object) (Status, error)
+	// CheckMany is Check for many objects at once (one status per object,
+	// in order), for runs over thousands of small inputs.
+	CheckMany(ctx context.Context, objs []Object) ([]Status, error)
 	// Ledger lists the committed ledger in ID order.
 	Ledger(ctx context.Context) ([]LedgerEntry, error)
 	// Begin starts an ingest transaction. A store may allow only one at a

@@ -691,3 +691,32 @@ func TestAbortObject(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckMany(t *testing.T) {
+	s, _ := openTemp(t, nil)
+	batches := func(seed int) []*flowlog.Batch { return parseBatches(t, flowlog.V2, v2Lines(3, seed), 3) }
+	ingest(t, s, []store.Object{fileObject("/a.log", 1), fileObject("/b.log", 1)}, [][]*flowlog.Batch{batches(1), batches(2)})
+	objs := []store.Object{fileObject("/a.log", 1), fileObject("/b.log", 2)}
+	for i := range 1500 { // more than one query's worth
+		objs = append(objs, fileObject(fmt.Sprintf("/new/%d.log", i), 1))
+	}
+	got, err := s.CheckMany(context.Background(), objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(objs) {
+		t.Fatalf("%d statuses for %d objects", len(got), len(objs))
+	}
+	for i, o := range objs {
+		want, err := s.Check(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[i] != want {
+			t.Fatalf("%s: CheckMany %v, Check %v", o.ID, got[i], want)
+		}
+	}
+	if got[0] != store.StatusUnchanged || got[1] != store.StatusChanged || got[2] != store.StatusNew || got[len(got)-1] != store.StatusNew {
+		t.Errorf("statuses %v %v %v ... %v", got[0], got[1], got[2], got[len(got)-1])
+	}
+}

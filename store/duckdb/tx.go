@@ -36,6 +36,50 @@ func checkObject(ctx context.Context, q interface {
 	return store.StatusChanged, nil
 }
 
+// CheckMany looks objects up in the committed ledger with one query per
+// thousand objects.
+func (s *Store) CheckMany(ctx context.Context, objs []store.Object) ([]store.Status, error) {
+	out := make([]store.Status, len(objs))
+	const per = 1000
+	for a := 0; a < len(objs); a += per {
+		part := objs[a:min(a+per, len(objs))]
+		args := make([]any, len(part))
+		for i, o := range part {
+			args[i] = o.ID
+		}
+		q := `SELECT ` + ledgerCols + ` FROM ` + ledgerTable + ` WHERE source_id IN (?` + strings.Repeat(", ?", len(part)-1) + `)`
+		r, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		found := map[string]store.LedgerEntry{}
+		for r.Next() {
+			e, err := scanLedger(r)
+			if err != nil {
+				r.Close()
+				return nil, fmt.Errorf("ledger: %w", err)
+			}
+			found[e.ID] = e
+		}
+		r.Close()
+		if err := r.Err(); err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		for i, o := range part {
+			e, ok := found[o.ID]
+			switch {
+			case !ok:
+				out[a+i] = store.StatusNew
+			case e.Object.SameVersion(o):
+				out[a+i] = store.StatusUnchanged
+			default:
+				out[a+i] = store.StatusChanged
+			}
+		}
+	}
+	return out, nil
+}
+
 const ledgerCols = `source_id, size, mtime_ns, etag, hash, records, bad, epoch_us(ingested_at)`
 
 // scanLedger reads one ledger row selected with ledgerCols.
@@ -57,6 +101,15 @@ func lookupLedger(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, id string) (store.LedgerEntry, bool, error) {
 	e, err := scanLedger(q.QueryRowContext(ctx, `SELECT `+ledgerCols+` FROM `+ledgerTable+` WHERE source_id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, false, nil
+	}
+	return e, err == nil, err
+}
+
+// lookupLedgerStmt is lookupLedger with the prepared lookup.
+func lookupLedgerStmt(ctx context.Context, st *sql.Stmt, id string) (store.LedgerEntry, bool, error) {
+	e, err := scanLedger(st.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, false, nil
 	}
@@ -151,7 +204,8 @@ type tx struct {
 	curSrc  int32           // its index in the stage's sources
 	curRows int64           // rows appended for it
 	pending []store.LedgerEntry
-	err     error // first error; the transaction can only be rolled back
+	lookup  *sql.Stmt // the ledger lookup, prepared once per transaction
+	err     error     // first error; the transaction can only be rolled back
 	done    bool
 }
 
@@ -188,7 +242,14 @@ func (t *tx) BeginObject(ctx context.Context, obj store.Object) error {
 	case t.objects[obj.ID]:
 		return fmt.Errorf("ingest %s: object appears twice in one transaction", obj.ID)
 	}
-	_, had, err := lookupLedger(ctx, t.conn, obj.ID)
+	if t.lookup == nil {
+		st, err := t.conn.PrepareContext(ctx, `SELECT `+ledgerCols+` FROM `+ledgerTable+` WHERE source_id = ?`)
+		if err != nil {
+			return t.fail(fmt.Errorf("ingest: ledger: %w", err))
+		}
+		t.lookup = st
+	}
+	_, had, err := lookupLedgerStmt(ctx, t.lookup, obj.ID)
 	if err != nil {
 		return t.fail(fmt.Errorf("ingest %s: ledger: %w", obj.ID, err))
 	}
@@ -379,6 +440,9 @@ func (t *tx) Rollback() error {
 
 func (t *tx) end() {
 	t.done = true
+	if t.lookup != nil {
+		t.lookup.Close()
+	}
 	if _, err := t.conn.ExecContext(context.Background(), "RESET SESSION preserve_insertion_order"); err != nil {
 		_ = t.conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
