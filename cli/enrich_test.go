@@ -213,3 +213,30 @@ func TestEntityColumnsAtIngest(t *testing.T) {
 		t.Errorf("records with a NAT gateway: %s, want %d", got, n)
 	}
 }
+
+// TestFieldsCommand lists the catalog and, with --derived, the enrichment
+// fields, as JSON keyed by column name.
+func TestFieldsCommand(t *testing.T) {
+	catalog := decodeJSON(t, must(t, "fields", "-o", "json"))
+	derived := decodeJSON(t, must(t, "fields", "--derived", "-o", "json"))
+	if len(catalog) != 72 {
+		t.Errorf("%d catalog fields, want 72", len(catalog))
+	}
+	tokens := map[string]string{}
+	for _, f := range derived {
+		tokens[f["token"].(string)] = f["column"].(string)
+		if f["description"] == "" || fmt.Sprint(f["version"]) != "0" {
+			t.Errorf("derived field %v", f)
+		}
+	}
+	for token, column := range map[string]string{"src.internal": "src_internal", "dst.entity": "dst_entity_type", "dst.threat": "dst_threat", "dst.city": "dst_city"} {
+		if tokens[token] != column {
+			t.Errorf("fields --derived: %s -> %q, want %s", token, tokens[token], column)
+		}
+	}
+	for _, f := range catalog {
+		if _, clash := tokens[f["token"].(string)]; clash {
+			t.Errorf("%v is both a catalog and a derived token", f["token"])
+		}
+	}
+}
