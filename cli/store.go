@@ -311,8 +311,8 @@ type storeSink struct {
 	CommitRecords int64
 	pending       int
 	pendingRecs   int64
-	records     int64 // records of inputs ended in the ledger
-	aborted     int   // inputs left out because they could not be read
+	records       int64 // records of inputs ended in the ledger
+	aborted       int   // inputs left out because they could not be read
 }
 
 // newStoreSink starts an ingest transaction on st. Rows must pass f's
