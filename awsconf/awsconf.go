@@ -6,6 +6,7 @@ package awsconf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,7 +21,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
-// Options select credentials, region and retries.
+// Retry defaults: throttled list and get calls back off for long enough
+// to ride out a burst.
+const (
+	DefaultMaxAttempts = 10
+	DefaultMaxBackoff  = 20 * time.Second
+)
+
+// Options select credentials, region and retries. Clients' configurations
+// embed it.
 type Options struct {
 	// Region is the API region (empty: AWS_REGION, the profile, then
 	// us-east-1).
@@ -30,9 +39,19 @@ type Options struct {
 	// RoleARN is a role to assume with the resolved credentials, and
 	// ExternalID the external id it requires.
 	RoleARN, ExternalID string
-	// MaxAttempts and MaxBackoff bound the retries of one call.
+	// MaxAttempts and MaxBackoff bound the retries of one call (throttling,
+	// 5xx and connection errors are retried with exponential backoff);
+	// zero means DefaultMaxAttempts and DefaultMaxBackoff.
 	MaxAttempts int
 	MaxBackoff  time.Duration
+}
+
+// Validate checks that the options fit together.
+func (o Options) Validate() error {
+	if o.ExternalID != "" && o.RoleARN == "" {
+		return errors.New("an external id needs a role ARN")
+	}
+	return nil
 }
 
 // Load resolves o into an aws.Config. Its HTTP client is wrapped with
@@ -41,6 +60,7 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(so *retry.StandardOptions) {
+				so.MaxAttempts, so.MaxBackoff = DefaultMaxAttempts, DefaultMaxBackoff
 				if o.MaxAttempts > 0 {
 					so.MaxAttempts = o.MaxAttempts
 				}

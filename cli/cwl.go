@@ -68,7 +68,7 @@ func newCWLSource(ctx context.Context, f *sourceFlags, w *cwlFlags, u string, no
 		return nil, err
 	}
 	cfg := cwl.DefaultConfig()
-	cfg.Region, cfg.Profile, cfg.RoleARN, cfg.ExternalID = base.Region, base.Profile, base.RoleARN, base.ExternalID
+	cfg.Options = base.Options
 	cfg.EndpointURL = base.EndpointURL
 	cfg.Since = base.Since
 	if !base.Since.IsZero() && w == nil {

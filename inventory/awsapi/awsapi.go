@@ -75,7 +75,7 @@ type Config struct {
 
 // DefaultConfig returns the settings the CLI starts from.
 func DefaultConfig() Config {
-	return Config{MaxAttempts: 10, MaxBackoff: 20 * time.Second}
+	return Config{MaxAttempts: awsconf.DefaultMaxAttempts, MaxBackoff: awsconf.DefaultMaxBackoff}
 }
 
 var reRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
@@ -92,10 +92,21 @@ func (c *Config) Validate() error {
 		}
 		seen[r] = true
 	}
-	if c.ExternalID != "" && c.RoleARN == "" {
-		return errors.New("ec2: an external id needs a role ARN")
+	if err := c.options().Validate(); err != nil {
+		return fmt.Errorf("ec2: %w", err)
 	}
 	return nil
+}
+
+// options are the AWS options of the first region (the one credentials
+// and role are resolved in).
+func (c *Config) options() awsconf.Options {
+	o := awsconf.Options{Profile: c.Profile, RoleARN: c.RoleARN, ExternalID: c.ExternalID,
+		MaxAttempts: c.MaxAttempts, MaxBackoff: c.MaxBackoff}
+	if len(c.Regions) > 0 {
+		o.Region = c.Regions[0]
+	}
+	return o
 }
 
 // NewClients resolves credentials (profile, role, external id) once, the
@@ -104,12 +115,7 @@ func NewClients(ctx context.Context, cfg Config) ([]Region, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	base := awsconf.Options{Profile: cfg.Profile, RoleARN: cfg.RoleARN, ExternalID: cfg.ExternalID,
-		MaxAttempts: cfg.MaxAttempts, MaxBackoff: cfg.MaxBackoff}
-	if len(cfg.Regions) > 0 {
-		base.Region = cfg.Regions[0]
-	}
-	ac, err := awsconf.Load(ctx, base)
+	ac, err := awsconf.Load(ctx, cfg.options())
 	if err != nil {
 		return nil, fmt.Errorf("ec2: %w", err)
 	}

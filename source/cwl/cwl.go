@@ -36,26 +36,13 @@ const Scheme = "cwl"
 
 // Config says how to reach CloudWatch Logs and which events to read.
 type Config struct {
-	// Region is the AWS region of the API endpoint; empty uses the SDK's
-	// default chain (AWS_REGION, the profile), then us-east-1.
-	Region string
-	// Profile is the shared-config profile; empty uses AWS_PROFILE or the
-	// default profile.
-	Profile string
-	// RoleARN, when set, is assumed with STS AssumeRole.
-	RoleARN string
-	// ExternalID is passed to AssumeRole.
-	ExternalID string
+	// Options are the credentials, API region and retries (throttling
+	// included: ThrottlingException is retried).
+	awsconf.Options
 	// EndpointURL overrides the CloudWatch Logs endpoint. Empty keeps the
 	// SDK's resolution, which honours AWS_ENDPOINT_URL_CLOUDWATCH_LOGS and
 	// AWS_ENDPOINT_URL.
 	EndpointURL string
-	// MaxAttempts is the number of tries of one request; throttling
-	// (ThrottlingException), 5xx and connection errors are retried with
-	// exponential backoff and jitter.
-	MaxAttempts int
-	// MaxBackoff caps the delay between two tries.
-	MaxBackoff time.Duration
 	// Since and Until bound the event time read (startTime and endTime of
 	// the requests; Until is exclusive). Zero means unbounded.
 	Since, Until time.Time
@@ -83,8 +70,7 @@ type Config struct {
 // DefaultConfig returns the settings the CLI starts from.
 func DefaultConfig() Config {
 	return Config{
-		MaxAttempts:  10,
-		MaxBackoff:   20 * time.Second,
+		Options:      awsconf.Options{MaxAttempts: awsconf.DefaultMaxAttempts, MaxBackoff: awsconf.DefaultMaxBackoff},
 		Lookback:     10 * time.Minute,
 		BatchEvents:  100_000,
 		BatchBytes:   32 << 20,
@@ -101,22 +87,17 @@ func (c *Config) Validate() error {
 		return errors.New("cwl: the look-back must not be negative")
 	case c.PageLimit < 0 || c.PageLimit > 10000:
 		return fmt.Errorf("cwl: page limit %d: want 1 to 10000 (0: the API's default)", c.PageLimit)
-	case c.ExternalID != "" && c.RoleARN == "":
-		return errors.New("cwl: an external id needs a role ARN")
 	case c.PollInterval < 0:
 		return errors.New("cwl: the poll interval must not be negative")
+	}
+	if err := c.Options.Validate(); err != nil {
+		return fmt.Errorf("cwl: %w", err)
 	}
 	return nil
 }
 
 func (c *Config) fill() {
 	d := DefaultConfig()
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = d.MaxAttempts
-	}
-	if c.MaxBackoff <= 0 {
-		c.MaxBackoff = d.MaxBackoff
-	}
 	if c.BatchEvents <= 0 {
 		c.BatchEvents = d.BatchEvents
 	}
@@ -132,10 +113,7 @@ func (c *Config) fill() {
 // role and retry policy are resolved as for every AWS client (awsconf).
 func NewClient(ctx context.Context, cfg Config) (*cloudwatchlogs.Client, error) {
 	cfg.fill()
-	ac, err := awsconf.Load(ctx, awsconf.Options{
-		Region: cfg.Region, Profile: cfg.Profile, RoleARN: cfg.RoleARN, ExternalID: cfg.ExternalID,
-		MaxAttempts: cfg.MaxAttempts, MaxBackoff: cfg.MaxBackoff,
-	})
+	ac, err := awsconf.Load(ctx, cfg.Options)
 	if err != nil {
 		return nil, err
 	}

@@ -26,17 +26,8 @@ import (
 
 // Config says how to reach S3 and which flow logs to read.
 type Config struct {
-	// Region is the AWS region of the API endpoint; empty uses the SDK's
-	// default chain (AWS_REGION, the profile), then us-east-1.
-	Region string
-	// Profile is the shared-config profile (~/.aws/config); empty uses
-	// AWS_PROFILE or the default profile.
-	Profile string
-	// RoleARN, when set, is assumed with STS AssumeRole on top of the base
-	// credentials.
-	RoleARN string
-	// ExternalID is passed to AssumeRole (third-party role trust policies).
-	ExternalID string
+	// Options are the credentials, API region and retries.
+	awsconf.Options
 	// EndpointURL overrides the S3 endpoint (MinIO, LocalStack). Empty
 	// keeps the SDK's resolution, which honours AWS_ENDPOINT_URL_S3 and
 	// AWS_ENDPOINT_URL.
@@ -58,20 +49,14 @@ type Config struct {
 	Regions []string
 	// Concurrency bounds the list requests in flight.
 	Concurrency int
-	// MaxAttempts is the number of tries of a request (throttling, 5xx,
-	// connection errors are retried with exponential backoff).
-	MaxAttempts int
-	// MaxBackoff caps the delay between two tries.
-	MaxBackoff time.Duration
 }
 
 // DefaultConfig returns the settings the CLI starts from.
 func DefaultConfig() Config {
 	return Config{
+		Options:     awsconf.Options{MaxAttempts: awsconf.DefaultMaxAttempts, MaxBackoff: awsconf.DefaultMaxBackoff},
 		LateSlack:   time.Hour,
 		Concurrency: 16,
-		MaxAttempts: 10,
-		MaxBackoff:  20 * time.Second,
 	}
 }
 
@@ -90,8 +75,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("s3: %q is not a region name", r)
 		}
 	}
-	if c.ExternalID != "" && c.RoleARN == "" {
-		return errors.New("s3: an external id needs a role ARN")
+	if err := c.Options.Validate(); err != nil {
+		return fmt.Errorf("s3: %w", err)
 	}
 	return nil
 }
@@ -101,12 +86,6 @@ func (c *Config) fill() {
 	if c.Concurrency <= 0 {
 		c.Concurrency = d.Concurrency
 	}
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = d.MaxAttempts
-	}
-	if c.MaxBackoff <= 0 {
-		c.MaxBackoff = d.MaxBackoff
-	}
 	if c.LateSlack < 0 {
 		c.LateSlack = 0
 	}
@@ -115,9 +94,7 @@ func (c *Config) fill() {
 // LoadAWS resolves credentials, region, role and retry policy into an
 // aws.Config (shared by the S3 and SQS clients).
 func LoadAWS(ctx context.Context, cfg Config) (aws.Config, error) {
-	cfg.fill()
-	return awsconf.Load(ctx, awsconf.Options{Region: cfg.Region, Profile: cfg.Profile, RoleARN: cfg.RoleARN,
-		ExternalID: cfg.ExternalID, MaxAttempts: cfg.MaxAttempts, MaxBackoff: cfg.MaxBackoff})
+	return awsconf.Load(ctx, cfg.Options)
 }
 
 // NewClient builds an S3 client from cfg.
