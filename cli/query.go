@@ -375,22 +375,7 @@ func (t *topSink) result() *top.Aggregator {
 }
 
 func writeTop(e *env, f output.Format, keys []int, rows []top.Row) error {
-	var cols []output.Column
-	for _, id := range keys {
-		fd := schema.Col(id)
-		t := output.TypeString
-		switch fd.Type {
-		case schema.Bool:
-			t = output.TypeBool
-		case schema.Int32:
-			t = output.TypeInt32
-		case schema.Int64:
-			t = output.TypeInt
-		case schema.Time:
-			t = output.TypeEpoch
-		}
-		cols = append(cols, output.Column{Name: fd.Column, Type: t})
-	}
+	cols := output.FieldColumns(keys)
 	cols = append(cols, output.Column{Name: "flows", Type: output.TypeInt},
 		output.Column{Name: "packets", Type: output.TypeInt}, output.Column{Name: "bytes", Type: output.TypeInt})
 	w, err := output.NewResultWriter(f, e.stdout, cols)

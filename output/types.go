@@ -86,9 +86,11 @@ type Column struct {
 	Type Type
 }
 
-// FieldType is the result type matching a catalog field type.
+// FieldType is the result type matching a field type.
 func FieldType(t schema.Type) Type {
 	switch t {
+	case schema.Bool:
+		return TypeBool
 	case schema.Int32:
 		return TypeInt32
 	case schema.Int64:
@@ -101,13 +103,13 @@ func FieldType(t schema.Type) Type {
 	return TypeString
 }
 
-// FieldColumns returns the result columns for catalog fields: the catalog's
-// column names and the matching types. Stores use it to describe rows read
-// from the flows table.
+// FieldColumns returns the result columns for catalog and derived fields:
+// their column names and the matching types. Stores use it to describe
+// rows read from the flows table.
 func FieldColumns(ids []int) []Column {
 	cols := make([]Column, len(ids))
 	for i, id := range ids {
-		f := schema.Fields[id]
+		f := schema.Col(id)
 		cols[i] = Column{Name: f.Column, Type: FieldType(f.Type)}
 	}
 	return cols
