@@ -1,5 +1,7 @@
 package schema
 
+import "strings"
+
 // Derived fields are not in flow-log records: enrichment fills them from an
 // address (srcaddr or dstaddr) at ingest and in ad-hoc queries. They have
 // IDs after the catalog's (NumFields and up), live in the same batches and
@@ -64,30 +66,11 @@ func Col(id int) *Field {
 // name (dst_entity_type). Case is ignored.
 func LookupDerived(name string) (Field, bool) {
 	for _, f := range Derived {
-		if equalFold(f.Token, name) || equalFold(f.Column, name) {
+		if strings.EqualFold(f.Token, name) || strings.EqualFold(f.Column, name) {
 			return f, true
 		}
 	}
 	return Field{}, false
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // Derived field IDs.
