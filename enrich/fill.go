@@ -103,6 +103,7 @@ type Filler struct {
 	joined map[lists.Mask]string
 	cache  []slotEntry
 	vals   []value
+	some   [vStrs]bool // whether any value has string k (else its column is all NULL)
 	index  map[value]int32
 	rows   []int32 // value index per row of the batch being filled; -1: NULL address
 }
@@ -149,6 +150,9 @@ func (f *Filler) lookup(a netip.Addr) int32 {
 	if !ok {
 		i = int32(len(f.vals))
 		f.vals = append(f.vals, v)
+		for k, str := range v.strs {
+			f.some[k] = f.some[k] || str != ""
+		}
 		f.index[v] = i
 	}
 	c.addr, c.v = a, i+1
@@ -235,12 +239,6 @@ func (f *Filler) Fill(b *flowlog.Batch) {
 				f.rows = append(f.rows, -1)
 			}
 		}
-		var set [vStrs]bool // whether any row has string k
-		for _, v := range f.vals {
-			for k := range set {
-				set[k] = set[k] || v.strs[k] != ""
-			}
-		}
 		for k, id := range sd.ints {
 			if f.fill.Has(id) {
 				fillInts(&b.Cols[id], f.vals, f.rows, k)
@@ -250,7 +248,7 @@ func (f *Filler) Fill(b *flowlog.Batch) {
 			if !f.fill.Has(id) {
 				continue
 			}
-			if !set[k] {
+			if !f.some[k] {
 				b.Cols[id].AppendNulls(len(f.rows))
 				continue
 			}
