@@ -90,8 +90,10 @@ type Aggregator struct {
 	index map[string]int32
 	sums  []sums
 	buf   []byte
-	// packs is set when the key fields fit a packed key (see packable).
+	// packs is set when the key fields fit a packed key; slots says where
+	// each key field goes (see layout).
 	packs bool
+	slots []slot
 	fast  map[packedKey]int32
 	// Records counts the rows aggregated.
 	Records int64
@@ -101,25 +103,49 @@ type Aggregator struct {
 // integers take 4, 64-bit integers and times 8, in key order.
 type packedKey [2]uint64
 
-// packable reports whether values of keys can fit a packed key.
-func packable(keys []int) bool {
-	w := 0
+// slot is where one key field's value sits in a packed key.
+type slot struct {
+	word  int  // 0 or 1
+	shift uint // bit offset in the word
+	wide  bool // 64 bits (Int64, Time), else 32
+}
+
+// layout places the key fields in a packed key: 32-bit values (IPv4
+// addresses, 32-bit integers, booleans) and 64-bit ones in key order, no
+// value straddling the two words. ok is false when a field has no fixed
+// width or they do not fit.
+func layout(keys []int) (slots []slot, ok bool) {
+	var bits uint
 	for _, id := range keys {
+		var s slot
 		switch schema.Col(id).Type {
 		case schema.IP, schema.Int32, schema.Bool:
-			w += 4
 		case schema.Int64, schema.Time:
-			w += 8
+			s.wide = true
 		default:
-			return false
+			return nil, false
 		}
+		w := uint(32)
+		if s.wide {
+			w = 64
+		}
+		if bits < 64 && bits+w > 64 {
+			bits = 64
+		}
+		if bits+w > 128 {
+			return nil, false
+		}
+		s.word, s.shift = int(bits/64), bits%64
+		slots = append(slots, s)
+		bits += w
 	}
-	return w <= 16
+	return slots, true
 }
 
 // New returns an aggregator over the given key fields.
 func New(keys []int) *Aggregator {
-	a := &Aggregator{keys: keys, index: make(map[string]int32, 1<<14), packs: packable(keys)}
+	a := &Aggregator{keys: keys, index: make(map[string]int32, 1<<14)}
+	a.slots, a.packs = layout(keys)
 	if a.packs {
 		a.fast = make(map[packedKey]int32, 1<<14)
 	}
@@ -129,14 +155,12 @@ func New(keys []int) *Aggregator {
 // pack packs row i's key values; ok is false when one is NULL or an IPv6
 // address, or a 32-bit field holds a wider value.
 func (a *Aggregator) pack(b *flowlog.Batch, i int) (k packedKey, ok bool) {
-	var bits uint // bits of k used; a value does not straddle the two words
-	for _, id := range a.keys {
+	for n, id := range a.keys {
 		if !b.Valid(id, i) {
 			return k, false
 		}
 		c := &b.Cols[id]
 		var v uint64
-		w := uint(32)
 		switch c.Type {
 		case schema.IP:
 			if !c.IPs[i].Is4() {
@@ -151,13 +175,10 @@ func (a *Aggregator) pack(b *flowlog.Batch, i int) (k packedKey, ok bool) {
 			}
 			v = uint64(uint32(x))
 		default:
-			v, w = uint64(c.Ints[i]), 64
+			v = uint64(c.Ints[i])
 		}
-		if bits < 64 && bits+w > 64 {
-			bits = 64
-		}
-		k[bits/64] |= v << (bits % 64)
-		bits += w
+		s := a.slots[n]
+		k[s.word] |= v << s.shift
 	}
 	return k, true
 }
@@ -165,22 +186,13 @@ func (a *Aggregator) pack(b *flowlog.Batch, i int) (k packedKey, ok bool) {
 // unpack returns the encoded key (see appendKey) of a packed key.
 func (a *Aggregator) unpack(k packedKey) string {
 	var buf []byte
-	var bits uint
-	for _, id := range a.keys {
-		t := schema.Col(id).Type
-		w := uint(32)
-		if t == schema.Int64 || t == schema.Time {
-			w = 64
+	for n, id := range a.keys {
+		s := a.slots[n]
+		v := k[s.word] >> s.shift
+		if !s.wide {
+			v &= 1<<32 - 1
 		}
-		if bits < 64 && bits+w > 64 {
-			bits = 64
-		}
-		v := k[bits/64] >> (bits % 64)
-		if w < 64 {
-			v &= 1<<w - 1
-		}
-		bits += w
-		switch t {
+		switch schema.Col(id).Type {
 		case schema.IP:
 			var v4 [4]byte
 			binary.BigEndian.PutUint32(v4[:], uint32(v))
