@@ -139,8 +139,8 @@ func (f *storeFlags) want(s schema.Set) schema.Set {
 		s.Add(schema.FStart)
 		s.Add(schema.FEnd)
 	}
-	if fl := f.filler(); fl != nil {
-		n := fl.Needs()
+	if f.enr != nil {
+		n := f.enr.Needs(f.fillWant)
 		s[0] |= n[0]
 		s[1] |= n[1]
 	}

@@ -209,8 +209,17 @@ func (f *Filler) Fields() schema.Set { return f.fill }
 
 // Needs returns the catalog fields f reads (srcaddr and dstaddr), none when
 // it fills nothing.
-func (f *Filler) Needs() schema.Set {
-	if f.fill == (schema.Set{}) {
+func (f *Filler) Needs() schema.Set { return needs(f.fill) }
+
+// Needs returns the catalog fields a Filler of want reads, without making
+// one.
+func (e *Enricher) Needs(want schema.Set) schema.Set {
+	c := e.Columns()
+	return needs(schema.Set{want[0] & c[0], want[1] & c[1]})
+}
+
+func needs(fill schema.Set) schema.Set {
+	if fill == (schema.Set{}) {
 		return schema.Set{}
 	}
 	return schema.SetOf(schema.FSrcAddr, schema.FDstAddr)
