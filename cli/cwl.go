@@ -13,7 +13,6 @@ import (
 	"github.com/flowlens/flowlens/schema"
 	"github.com/flowlens/flowlens/source"
 	"github.com/flowlens/flowlens/source/cwl"
-	"github.com/flowlens/flowlens/store/duckdb"
 )
 
 // cwlSinceSlack widens the event-time window of --since for the read
@@ -151,11 +150,7 @@ func ingestCWL(ctx context.Context, e *env, sf *storeFlags, w *cwlFlags, args []
 	if _, err := sf.config(schema.All()); err != nil {
 		return err
 	}
-	dcfg, err := sf.duckConfig()
-	if err != nil {
-		return err
-	}
-	st, err := duckdb.Open(dcfg)
+	st, dcfg, err := sf.openWritable()
 	if err != nil {
 		return err
 	}

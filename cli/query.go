@@ -18,7 +18,6 @@ import (
 	"github.com/flowlens/flowlens/schema"
 	"github.com/flowlens/flowlens/source"
 	"github.com/flowlens/flowlens/store"
-	"github.com/flowlens/flowlens/store/duckdb"
 )
 
 func fileExists(p string) bool {
@@ -440,11 +439,7 @@ leaves no partial file behind.`,
 }
 
 func ingest(ctx context.Context, e *env, sf *storeFlags, args []string, every int, everyRecs int64) error {
-	cfg, err := sf.duckConfig()
-	if err != nil {
-		return err
-	}
-	st, err := duckdb.Open(cfg)
+	st, cfg, err := sf.openWritable()
 	if err != nil {
 		return err
 	}

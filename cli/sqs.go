@@ -16,7 +16,6 @@ import (
 	s3src "github.com/flowlens/flowlens/source/s3"
 	"github.com/flowlens/flowlens/source/sqs"
 	"github.com/flowlens/flowlens/store"
-	"github.com/flowlens/flowlens/store/duckdb"
 )
 
 // sqsFlags tune continuous ingestion from an SQS queue.
@@ -91,11 +90,7 @@ func ingestSQS(ctx context.Context, e *env, sf *storeFlags, qf *sqsFlags, args [
 		return &UsageError{err}
 	}
 	sf.aws.remote = true
-	dcfg, err := sf.duckConfig()
-	if err != nil {
-		return err
-	}
-	st, err := duckdb.Open(dcfg)
+	st, _, err := sf.openWritable()
 	if err != nil {
 		return err
 	}

@@ -232,6 +232,16 @@ func (f *storeFlags) duckConfig() (duckdb.Config, error) {
 	return cfg, cfg.Validate()
 }
 
+// openWritable opens the database at --db for writing (ingest).
+func (f *storeFlags) openWritable() (*duckdb.Store, duckdb.Config, error) {
+	cfg, err := f.duckConfig()
+	if err != nil {
+		return nil, cfg, err
+	}
+	st, err := duckdb.Open(cfg)
+	return st, cfg, err
+}
+
 // parseBytes reads sizes like 512MB, 4GB, 1.5GiB.
 func parseBytes(s string) (int64, error) {
 	s = strings.ToUpper(strings.TrimSpace(s))
