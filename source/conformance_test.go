@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/flowlens/flowlens/flowlog"
+	"github.com/flowlens/flowlens/internal/peertest"
 	"github.com/flowlens/flowlens/schema"
 	"github.com/flowlens/flowlens/source"
 	"github.com/flowlens/flowlens/source/local"
@@ -79,38 +80,6 @@ var coveredElsewhere = map[string]string{
 	"flowlogs-reader/flows.parquet": "a Parquet file (pandas-written: string columns, literal \"None\" and \"-\", protocol 8080); " +
 		"read and compared by flowlog/awsparquet's TestPeerFlowlogsReaderParquet",
 	"flowlogs-reader/flows.parquet-expected.json": "the expectations of flows.parquet, see there",
-}
-
-// peerDir returns the fixtures folder, skipping the test when it is absent
-// (a failure when CI=true).
-func peerDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("FLOWLENS_PEER_FIXTURES")
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		root := wd
-		for {
-			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(root)
-			if parent == root {
-				t.Fatalf("no go.mod above %s", wd)
-			}
-			root = parent
-		}
-		dir = filepath.Join(root, "..", "shared", "fixtures", "peers")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("peer fixtures are required when CI=true: %v", err)
-		}
-		t.Skipf("peer fixtures not available (%v); set FLOWLENS_PEER_FIXTURES", err)
-	}
-	return dir
 }
 
 // peerCase is one input with what a peer expects from it.
@@ -267,7 +236,7 @@ func show(v any) string {
 
 // TestPeerConformance runs every peer case.
 func TestPeerConformance(t *testing.T) {
-	dir := peerDir(t)
+	dir := peertest.Dir(t)
 	var cases []*peerCase
 	for _, load := range []func(*testing.T, string) []*peerCase{
 		loadVRL, loadGraylog, loadPanther, loadFlowlogsReader, loadElasticIntegrations,

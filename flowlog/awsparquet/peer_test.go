@@ -11,29 +11,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowlens/flowlens/flowlog"
+	"github.com/flowlens/flowlens/internal/peertest"
 	"github.com/flowlens/flowlens/schema"
 )
-
-// peersDir holds test vectors collected from other flow-log readers, beside
-// the repository (../shared/fixtures/peers from its root) unless
-// FLOWLENS_PEERS names another place. It is not part of the repository: the
-// test skips without it, except in CI.
-const peersDir = "../../../shared/fixtures/peers"
-
-func peerDir(t *testing.T) string {
-	t.Helper()
-	dir := peersDir
-	if d := os.Getenv("FLOWLENS_PEERS"); d != "" {
-		dir = d
-	}
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("peer fixtures are required when CI=true: %v", err)
-		}
-		t.Skipf("peer fixtures not available: %v", err)
-	}
-	return dir
-}
 
 // TestPeerFlowlogsReaderParquet reads the Parquet file of flowlogs-reader's
 // tests (written by pandas/pyarrow, not AWS: version/account_id/start/end
@@ -52,7 +32,7 @@ func peerDir(t *testing.T) string {
 //     converts the expected RFC 3339 times to epochs: same instants, a
 //     different representation, not a difference in meaning.
 func TestPeerFlowlogsReaderParquet(t *testing.T) {
-	dir := filepath.Join(peerDir(t), "flowlogs-reader")
+	dir := filepath.Join(peertest.Dir(t), "flowlogs-reader")
 	data, err := os.ReadFile(filepath.Join(dir, "flows.parquet"))
 	if err != nil {
 		t.Fatal(err)
