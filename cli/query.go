@@ -366,11 +366,21 @@ func (t *topSink) Undo(b *flowlog.Batch) error {
 	return nil
 }
 
+// result merges the aggregators into the one with the most groups.
 func (t *topSink) result() *top.Aggregator {
-	for _, w := range t.workers {
-		t.main.Merge(w)
+	all := append([]*top.Aggregator{t.main}, t.workers...)
+	base := 0
+	for i, a := range all {
+		if a.Groups() > all[base].Groups() {
+			base = i
+		}
 	}
-	return t.main
+	for i, a := range all {
+		if i != base {
+			all[base].Merge(a)
+		}
+	}
+	return all[base]
 }
 
 func writeTop(e *env, f output.Format, keys []int, rows []top.Row) error {

@@ -75,26 +75,33 @@ type Row struct {
 // sums are the measures of one group.
 type sums struct{ flows, packets, bytes int64 }
 
+func (s *sums) add(t sums) {
+	s.flows += t.flows
+	s.packets += t.packets
+	s.bytes += t.bytes
+}
+
 // Aggregator groups batches. It is not safe for concurrent use.
 //
-// Groups are kept as an encoded key (see appendKey) mapped to an index in a
-// flat slice of sums, so aggregating allocates only for new groups; key
-// values are decoded only for the rows that are shown. When the key fields
-// are all numbers and addresses, rows whose values are all non-NULL and
-// whose addresses are IPv4 (nearly all of them) are keyed by their values
-// packed into 16 bytes instead, a much cheaper map key; the other rows keep
-// the encoded key. Which map a row goes to depends only on its values, so a
-// group lives in one of them.
+// When the key fields are all numbers and addresses, rows whose values are
+// all non-NULL and whose addresses are IPv4 (nearly all of them) are keyed
+// by their values packed into 16 bytes, found through a small open-addressing
+// table (see packedTable). The other rows are keyed by an encoded key (see
+// appendKey) in a map. Which of the two a row goes to depends only on its
+// values, so a group lives in one of them. Aggregating allocates only as
+// groups are added; key values are decoded only for the rows shown.
 type Aggregator struct {
-	keys  []int
-	index map[string]int32
-	sums  []sums
-	buf   []byte
+	keys []int
 	// packs is set when the key fields fit a packed key; slots says where
 	// each key field goes (see layout).
-	packs bool
-	slots []slot
-	fast  map[packedKey]int32
+	packs  bool
+	slots  []slot
+	packed groupStore[packedKey]
+	table  packedTable
+	// Groups with an encoded key, found through index.
+	encoded groupStore[string]
+	index   map[string]int32
+	buf     []byte
 	// Records counts the rows aggregated.
 	Records int64
 }
@@ -144,11 +151,8 @@ func layout(keys []int) (slots []slot, ok bool) {
 
 // New returns an aggregator over the given key fields.
 func New(keys []int) *Aggregator {
-	a := &Aggregator{keys: keys, index: make(map[string]int32, 1<<14)}
+	a := &Aggregator{keys: keys, index: make(map[string]int32)}
 	a.slots, a.packs = layout(keys)
-	if a.packs {
-		a.fast = make(map[packedKey]int32, 1<<14)
-	}
 	return a
 }
 
@@ -207,15 +211,23 @@ func (a *Aggregator) unpack(k packedKey) string {
 	return string(buf)
 }
 
-// fastGroup returns the index of the group with packed key k.
-func (a *Aggregator) fastGroup(k packedKey) int32 {
-	if g, ok := a.fast[k]; ok {
-		return g
+// A ref names a group: a packed group's index, or the complement (^g) of
+// an encoded group's index.
+type ref int32
+
+func (a *Aggregator) sumsOf(r ref) *sums {
+	if r >= 0 {
+		return &a.packed.at(int32(r)).sums
 	}
-	g := int32(len(a.sums))
-	a.fast[k] = g
-	a.sums = append(a.sums, sums{})
-	return g
+	return &a.encoded.at(int32(^r)).sums
+}
+
+// encodedKey returns the encoded key of r.
+func (a *Aggregator) encodedKey(r ref) string {
+	if r >= 0 {
+		return a.unpack(a.packed.at(int32(r)).key)
+	}
+	return a.encoded.at(int32(^r)).key
 }
 
 // Want is the set of fields the aggregator reads.
@@ -237,30 +249,25 @@ func (a *Aggregator) Sub(b *flowlog.Batch, keep func(b *flowlog.Batch, i int) bo
 	a.add(b, keep, -1)
 }
 
-// group returns the index of the group with encoded key k.
-func (a *Aggregator) group(k []byte) int32 {
-	if g, ok := a.index[string(k)]; ok {
-		return g
+// group returns the encoded group with key k.
+func (a *Aggregator) group(k []byte) *sums {
+	g, ok := a.index[string(k)]
+	if !ok {
+		g = a.encoded.add(string(k))
+		a.index[string(k)] = g
 	}
-	g := int32(len(a.sums))
-	a.index[string(k)] = g
-	a.sums = append(a.sums, sums{})
-	return g
+	return &a.encoded.at(g).sums
 }
 
 // Merge adds the groups of o, which has the same keys, into a.
 func (a *Aggregator) Merge(o *Aggregator) {
-	add := func(g int32, t sums) {
-		s := &a.sums[g]
-		s.flows += t.flows
-		s.packets += t.packets
-		s.bytes += t.bytes
+	for g := range o.packed.n {
+		x := o.packed.at(g)
+		a.packed.at(a.table.find(&a.packed, x.key)).add(x.sums)
 	}
-	for k, i := range o.index {
-		add(a.group([]byte(k)), o.sums[i])
-	}
-	for k, i := range o.fast {
-		add(a.fastGroup(k), o.sums[i])
+	for g := range o.encoded.n {
+		x := o.encoded.at(g)
+		a.group([]byte(x.key)).add(x.sums)
 	}
 	a.Records += o.Records
 }
@@ -277,20 +284,19 @@ func (a *Aggregator) add(b *flowlog.Batch, keep func(b *flowlog.Batch, i int) bo
 		if keep != nil && !keep(b, i) {
 			continue
 		}
-		g := int32(-1)
+		var s *sums
 		if a.packs {
 			if k, ok := a.pack(b, i); ok {
-				g = a.fastGroup(k)
+				s = &a.packed.at(a.table.find(&a.packed, k)).sums
 			}
 		}
-		if g < 0 {
+		if s == nil {
 			a.buf = a.buf[:0]
 			for _, id := range a.keys {
 				a.buf = appendKey(a.buf, b, id, i)
 			}
-			g = a.group(a.buf)
+			s = a.group(a.buf)
 		}
-		s := &a.sums[g]
 		s.flows += sign
 		if packets != nil && packets.Valid[i] {
 			s.packets += sign * packets.Ints[i]
@@ -364,44 +370,28 @@ func (a *Aggregator) decodeKey(k string) []any {
 }
 
 // Groups returns the number of groups so far (including emptied ones).
-func (a *Aggregator) Groups() int { return len(a.sums) }
+func (a *Aggregator) Groups() int { return int(a.packed.n + a.encoded.n) }
 
 // Top returns the n largest groups by m (all when n <= 0). Ties are broken
 // by the other measures and then by the keys, so results are stable.
 // Groups whose rows were all taken back (Sub) are left out.
 func (a *Aggregator) Top(m Measure, n int) []Row {
-	// Rank group indexes by their measures; keys are decoded only when the
+	// Rank groups by their measures; keys are decoded only when the
 	// measures tie, and for the rows kept.
-	keyOf := make([]string, len(a.sums))
-	for k, g := range a.index {
-		keyOf[g] = k
-	}
-	var packedOf []packedKey // keys of the groups in a.fast; isPacked marks them
-	var isPacked []bool
-	if len(a.fast) > 0 {
-		packedOf, isPacked = make([]packedKey, len(a.sums)), make([]bool, len(a.sums))
-		for k, g := range a.fast {
-			packedOf[g], isPacked[g] = k, true
-		}
-	}
-	cache := map[int32][]any{}
-	keysOf := func(g int32) []any {
-		k, ok := cache[g]
+	cache := map[ref][]any{}
+	keysOf := func(r ref) []any {
+		k, ok := cache[r]
 		if !ok {
-			if isPacked != nil && isPacked[g] {
-				k = a.decodeKey(a.unpack(packedOf[g]))
-			} else {
-				k = a.decodeKey(keyOf[g])
-			}
-			cache[g] = k
+			k = a.decodeKey(a.encodedKey(r))
+			cache[r] = k
 		}
 		return k
 	}
-	row := func(g int32) Row {
-		s := a.sums[g]
+	row := func(r ref) Row {
+		s := a.sumsOf(r)
 		return Row{Flows: s.flows, Packets: s.packets, Bytes: s.bytes}
 	}
-	less := func(x, y int32) bool {
+	less := func(x, y ref) bool {
 		rx, ry := row(x), row(y)
 		if c := compareMeasures(m, rx, ry); c != 0 {
 			return c < 0
@@ -409,48 +399,49 @@ func (a *Aggregator) Top(m Measure, n int) []Row {
 		rx.Keys, ry.Keys = keysOf(x), keysOf(y)
 		return Less(m, rx, ry)
 	}
-	var sel []int32
-	if n <= 0 || n >= len(a.sums) {
-		for g := range a.sums {
-			if a.sums[g].flows != 0 {
-				sel = append(sel, int32(g))
+	h := &groupHeap{less: less}
+	all := n <= 0 || n >= a.Groups()
+	consider := func(r ref) {
+		switch {
+		case a.sumsOf(r).flows == 0:
+		case all || len(h.gs) < n:
+			// Everything is kept: the heap order is set up only if needed.
+			h.gs = append(h.gs, r)
+			if !all && len(h.gs) == n {
+				heap.Init(h)
 			}
+		case less(r, h.gs[0]):
+			// Keep the n best in a heap whose root is the worst of them.
+			h.gs[0] = r
+			heap.Fix(h, 0)
 		}
-	} else {
-		// Keep the n best in a heap whose root is the worst of them.
-		h := &groupHeap{less: less}
-		for g := range a.sums {
-			if a.sums[g].flows == 0 {
-				continue
-			}
-			if len(h.gs) < n {
-				heap.Push(h, int32(g))
-			} else if less(int32(g), h.gs[0]) {
-				h.gs[0] = int32(g)
-				heap.Fix(h, 0)
-			}
-		}
-		sel = h.gs
 	}
+	for g := range a.packed.n {
+		consider(ref(g))
+	}
+	for g := range a.encoded.n {
+		consider(^ref(g))
+	}
+	sel := h.gs
 	sort.Slice(sel, func(i, j int) bool { return less(sel[i], sel[j]) })
 	rows := make([]Row, len(sel))
-	for i, g := range sel {
-		rows[i] = row(g)
-		rows[i].Keys = keysOf(g)
+	for i, r := range sel {
+		rows[i] = row(r)
+		rows[i].Keys = keysOf(r)
 	}
 	return rows
 }
 
 // groupHeap is a heap of group indexes with the worst (by less) at the root.
 type groupHeap struct {
-	gs   []int32
-	less func(x, y int32) bool
+	gs   []ref
+	less func(x, y ref) bool
 }
 
 func (h *groupHeap) Len() int           { return len(h.gs) }
 func (h *groupHeap) Less(i, j int) bool { return h.less(h.gs[j], h.gs[i]) }
 func (h *groupHeap) Swap(i, j int)      { h.gs[i], h.gs[j] = h.gs[j], h.gs[i] }
-func (h *groupHeap) Push(x any)         { h.gs = append(h.gs, x.(int32)) }
+func (h *groupHeap) Push(x any)         { h.gs = append(h.gs, x.(ref)) }
 func (h *groupHeap) Pop() any {
 	g := h.gs[len(h.gs)-1]
 	h.gs = h.gs[:len(h.gs)-1]

@@ -138,9 +138,79 @@ func TestPackedKeysAgreeWithReference(t *testing.T) {
 			// key, so dstport,bytes,srcport does not fit where
 			// dstport,srcport,bytes does.
 			unpacked := map[string]bool{"interface-id,srcaddr": true, "dstport,bytes,srcport": true, "srcaddr,dstaddr,dstport,protocol,srcport": true}
-			if a.packs == unpacked[ks] || (a.packs && len(a.fast) == 0) {
-				t.Errorf("packs %v with %d packed groups", a.packs, len(a.fast))
+			if a.packs == unpacked[ks] || (a.packs && a.packed.n == 0) {
+				t.Errorf("packs %v with %d packed groups", a.packs, a.packed.n)
 			}
 		})
+	}
+}
+
+// TestManyGroups spreads 60k rows over about 50k groups, so the packed
+// table grows many times and the groups span many blocks, across three
+// aggregators merged at the end, and checks every group against a plain
+// map of the same rows.
+func TestManyGroups(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 7))
+	type agg struct{ Flows, Bytes int64 }
+	want := map[string]agg{}
+	keys, _ := ParseKeys("srcaddr,dstport,start") // start is in the second word
+	aggs := []*Aggregator{New(keys), New(keys), New(keys)}
+	for n := range 6 {
+		var sb strings.Builder
+		for range 10000 {
+			src := fmt.Sprintf("10.%d.%d.%d", r.IntN(4), r.IntN(100), r.IntN(100))
+			port, bytes, start := r.IntN(3), r.IntN(10000), 1700000000+r.IntN(2)
+			fmt.Fprintf(&sb, "2 1 eni-1 %s 10.9.9.9 1 %d 6 1 %d %d 1700000100 ACCEPT OK\n", src, port, bytes, start)
+			k := fmt.Sprintf("%s|%d|%d", src, port, start)
+			g := want[k]
+			g.Flows++
+			g.Bytes += int64(bytes)
+			want[k] = g
+		}
+		p := flowlog.NewParser(flowlog.V2, schema.All())
+		b := flowlog.NewBatch()
+		var c flowlog.Chunk
+		p.ParseChunk([]byte(sb.String()), b, &c)
+		aggs[n%3].Add(b, nil)
+	}
+	a := aggs[1]
+	a.Merge(aggs[0])
+	a.Merge(aggs[2])
+	if a.Groups() != len(want) || a.Records != 60000 {
+		t.Fatalf("%d groups of %d records, want %d of 60000", a.Groups(), a.Records, len(want))
+	}
+	got := map[string]agg{}
+	for _, row := range a.Top(Bytes, 0) {
+		got[fmt.Sprintf("%v|%v|%v", row.Keys[0], row.Keys[1], row.Keys[2])] = agg{row.Flows, row.Bytes}
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("groups (-want +got):\n%s", d)
+	}
+	top := a.Top(Flows, 3)
+	all := a.Top(Flows, 0)
+	if d := cmp.Diff(all[:3], top); d != "" {
+		t.Fatalf("top 3 differs from the full ranking:\n%s", d)
+	}
+}
+
+// TestPackedTableKeys adds keys that differ only in one word, crowded into
+// a small table so their probe sequences cross, and finds each again.
+func TestPackedTableKeys(t *testing.T) {
+	var s groupStore[packedKey]
+	var tab packedTable
+	var keys []packedKey
+	for i := range uint64(3000) {
+		keys = append(keys, packedKey{7, i}, packedKey{i, 7})
+	}
+	for _, k := range keys {
+		tab.find(&s, k)
+	}
+	if int(s.n) != len(keys)-1 { // {7,7} is there twice
+		t.Fatalf("%d groups for %d distinct keys", s.n, len(keys)-1)
+	}
+	for _, k := range keys {
+		if g := tab.find(&s, k); s.at(g).key != k {
+			t.Fatalf("key %v found group of %v", k, s.at(g).key)
+		}
 	}
 }
