@@ -251,6 +251,11 @@ func TestTopAgreesEverywhere(t *testing.T) {
 	if diff := cmp.Diff(want, stored); diff != "" {
 		t.Fatalf("stored top differs from the reference:\n%s", diff)
 	}
+	// A time range makes top read the rows rather than the pair totals.
+	rows := decodeJSON(t, must(t, "top", "srcaddr,dstaddr", "-n", "15", "-o", "json", "--db", db, "--since", "2000-01-01T00:00:00Z"))
+	if diff := cmp.Diff(want, rows); diff != "" {
+		t.Fatalf("stored top over the rows differs from the reference:\n%s", diff)
+	}
 }
 
 func TestIngestExactlyOnce(t *testing.T) {

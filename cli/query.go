@@ -288,6 +288,9 @@ aggregated as they are parsed; without, the database (--db) answers.`,
 					return err
 				}
 				defer st.Close()
+				if table, ok := pairTotals(st, &sf, keys); ok {
+					return runQuery(c.Context(), e, &sf, st, top.TotalsSQL(keys, m, n, table), nil)
+				}
 				q, qargs := sf.withFlows(top.SQL(keys, m, n, "flows", ""), nil)
 				return runQuery(c.Context(), e, &sf, st, q, qargs)
 			}
@@ -311,6 +314,21 @@ aggregated as they are parsed; without, the database (--db) answers.`,
 	c.Flags().StringVar(&by, "by", "bytes", "rank by bytes, packets or flows")
 	c.Flags().IntVarP(&n, "top", "n", 10, "number of groups to show (0: all)")
 	return c
+}
+
+// pairTotals returns the store's pair totals table when they answer top
+// over keys: no filter or time range, keys among srcaddr and dstaddr.
+func pairTotals(st store.Store, sf *storeFlags, keys []int) (string, bool) {
+	pt, ok := st.(store.PairTotals)
+	if !ok || sf.filtered() {
+		return "", false
+	}
+	for _, id := range keys { // ParseKeys refuses a key given twice
+		if id != schema.FSrcAddr && id != schema.FDstAddr {
+			return "", false
+		}
+	}
+	return pt.PairTotals()
 }
 
 // topSink aggregates on the parsing goroutines, one aggregator per worker,

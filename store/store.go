@@ -110,6 +110,17 @@ type Store interface {
 	Close() error
 }
 
+// PairTotals is implemented by stores that keep, up to date with every
+// ingest, the flows, packets and bytes of each srcaddr,dstaddr pair over
+// all stored rows, so that whole-store top talkers need not scan the rows.
+type PairTotals interface {
+	// PairTotals names the table of totals, with columns srcaddr, dstaddr,
+	// flows, packets and bytes (NULL packets and bytes counted as 0). A
+	// pair may have several rows, to be summed; pairs whose flows sum to 0
+	// have no rows left. ok is false when the store does not keep them.
+	PairTotals() (table string, ok bool)
+}
+
 // Tx is an ingest transaction: rows of one or more objects, committed
 // atomically with their ledger entries. Nothing of a Tx is visible to
 // readers, nor survives a crash, until Commit returns nil.

@@ -514,27 +514,69 @@ func compareKey(a, b any) int {
 // by the caller's where clause). Column names come from the catalog; the
 // end column is quoted because END is a keyword.
 func SQL(keys []int, m Measure, n int, from, where string) string {
-	var cols []string
-	for _, id := range keys {
-		cols = append(cols, quote(schema.Col(id).Column))
-	}
+	cols := keyColumns(keys)
 	k := strings.Join(cols, ", ")
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "SELECT %s, count(*) AS flows, coalesce(sum(packets), 0) AS packets, coalesce(sum(bytes), 0) AS bytes FROM %s", k, from)
 	if where != "" {
 		fmt.Fprintf(&sb, " WHERE %s", where)
 	}
-	fmt.Fprintf(&sb, " GROUP BY %s ORDER BY %s DESC", k, m)
+	fmt.Fprintf(&sb, " GROUP BY %s", k)
+	orderLimit(&sb, cols, m, n)
+	return sb.String()
+}
+
+// TotalsSQL is SQL over a table of partial totals (columns for the keys,
+// flows, packets and bytes, as store.PairTotals keeps them) that gives the
+// same rows, with the same types, as SQL over the records.
+func TotalsSQL(keys []int, m Measure, n int, table string) string {
+	cols := keyColumns(keys)
+	k := strings.Join(cols, ", ")
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "SELECT %s, CAST(sum(flows) AS BIGINT) AS flows, coalesce(sum(packets), 0) AS packets, coalesce(sum(bytes), 0) AS bytes FROM %s", k, table)
+	fmt.Fprintf(&sb, " GROUP BY %s HAVING sum(flows) <> 0", k)
+	orderLimit(&sb, cols, m, n)
+	return sb.String()
+}
+
+// keyColumns returns the quoted column names of keys.
+func keyColumns(keys []int) []string {
+	var cols []string
+	for _, id := range keys {
+		cols = append(cols, quote(schema.Col(id).Column))
+	}
+	return cols
+}
+
+// orderLimit appends the ORDER BY and LIMIT clauses of SQL and TotalsSQL.
+func orderLimit(sb *strings.Builder, cols []string, m Measure, n int) {
+	fmt.Fprintf(sb, " ORDER BY %s DESC", m)
 	for _, o := range []Measure{Bytes, Packets, Flows} {
 		if o != m {
-			fmt.Fprintf(&sb, ", %s DESC", o)
+			fmt.Fprintf(sb, ", %s DESC", o)
 		}
 	}
-	fmt.Fprintf(&sb, ", %s", nullsLast(cols))
+	fmt.Fprintf(sb, ", %s", nullsLast(cols))
 	if n > 0 {
-		fmt.Fprintf(&sb, " LIMIT %d", n)
+		fmt.Fprintf(sb, " LIMIT %d", n)
 	}
-	return sb.String()
+}
+
+// Each calls f with every group whose rows were not all taken back, in no
+// particular order, keys decoded as in Top.
+func (a *Aggregator) Each(f func(Row)) {
+	visit := func(r ref) {
+		s := a.sumsOf(r)
+		if s.flows != 0 {
+			f(Row{Keys: a.decodeKey(a.encodedKey(r)), Flows: s.flows, Packets: s.packets, Bytes: s.bytes})
+		}
+	}
+	for g := range a.packed.n {
+		visit(ref(g))
+	}
+	for g := range a.encoded.n {
+		visit(^ref(g))
+	}
 }
 
 func nullsLast(cols []string) string {

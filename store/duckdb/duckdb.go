@@ -132,6 +132,7 @@ type Store struct {
 	txSem     chan struct{} // one ingest transaction at a time
 	stage     *stage        // buffers kept between transactions (guarded by txSem)
 	load      loader
+	version   int // schema version of the database
 }
 
 var _ store.Store = (*Store)(nil)
@@ -232,6 +233,7 @@ func open(cfg Config, path, tmp string) (*Store, error) {
 	if cfg.ReadOnly {
 		err = s.checkSchema(ctx)
 	} else if _, err = s.migrate(ctx); err == nil {
+		s.version = SchemaVersion
 		err = s.load.prepare(ctx, s.db)
 	}
 	if err != nil {

@@ -23,7 +23,7 @@ import (
 // transaction, whenever a part is added.
 
 // SchemaVersion is the schema version this code writes and reads.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Table names besides the store.Table view.
 const (
@@ -150,6 +150,7 @@ type migration struct {
 
 var migrations = []migration{
 	{1, []string{ledgerDDL, partsDDL, viewDDL(nil)}},
+	pairsMigration,
 }
 
 type queryRower interface {
@@ -275,9 +276,12 @@ func (s *Store) checkSchema(ctx context.Context) error {
 	switch {
 	case v == 0:
 		return errors.New("not a flowlens store (no schema_version table)")
-	case v != SchemaVersion:
-		return fmt.Errorf("schema version %d, this flowlens reads version %d (open it once read-write to upgrade)", v, SchemaVersion)
+	case v > SchemaVersion:
+		return fmt.Errorf("schema version %d is newer than this flowlens reads (%d)", v, SchemaVersion)
 	}
+	// Older versions read as they are; what they lack (pair totals) is
+	// not used until a writer upgrades them.
+	s.version = v
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowlens/flowlens/flowlog"
+	"github.com/flowlens/flowlens/query/top"
 	"github.com/flowlens/flowlens/store"
 )
 
@@ -169,8 +170,13 @@ func (s *Store) Begin(ctx context.Context) (store.Tx, error) {
 		<-s.txSem
 		return nil, fmt.Errorf("begin ingest: %w", err)
 	}
+	var pairs *top.Aggregator
+	if s.keepsPairs() {
+		pairs = top.New(pairKeys)
+	}
 	return &tx{
 		s:       s,
+		pairs:   pairs,
 		conn:    conn,
 		parts:   parts,
 		began:   time.Now().UTC().Truncate(time.Microsecond),
@@ -204,8 +210,9 @@ type tx struct {
 	curSrc  int32           // its index in the stage's sources
 	curRows int64           // rows appended for it
 	pending []store.LedgerEntry
-	lookup  *sql.Stmt // the ledger lookup, prepared once per transaction
-	err     error     // first error; the transaction can only be rolled back
+	lookup  *sql.Stmt       // the ledger lookup, prepared once per transaction
+	pairs   *top.Aggregator // totals of the rows added, when the store keeps them
+	err     error           // first error; the transaction can only be rolled back
 	done    bool
 }
 
@@ -254,10 +261,8 @@ func (t *tx) BeginObject(ctx context.Context, obj store.Object) error {
 		return t.fail(fmt.Errorf("ingest %s: ledger: %w", obj.ID, err))
 	}
 	if had {
-		for _, p := range t.parts {
-			if _, err := t.conn.ExecContext(ctx, `DELETE FROM `+p.table()+` WHERE `+ident(store.ColSource)+` = ?`, obj.ID); err != nil {
-				return t.fail(fmt.Errorf("ingest %s: delete earlier version: %w", obj.ID, err))
-			}
+		if err := t.deleteRows(ctx, obj.ID); err != nil {
+			return t.fail(fmt.Errorf("ingest %s: delete earlier version: %w", obj.ID, err))
 		}
 	}
 	t.objects[obj.ID] = true
@@ -282,6 +287,9 @@ func (t *tx) Append(ctx context.Context, b *flowlog.Batch) error {
 		}
 	}
 	t.stage.append(b, t.curSrc)
+	if t.pairs != nil {
+		t.pairs.Add(b, nil)
+	}
 	t.curRows += int64(b.N)
 	if t.stage.n >= t.s.cfg.FlushRows {
 		return t.flush(ctx)
@@ -325,6 +333,20 @@ func (t *tx) partFor(ctx context.Context, cols []string) (part, error) {
 	return p, nil
 }
 
+// deleteRows deletes the rows of object id from every part, taking them
+// out of the pair totals first.
+func (t *tx) deleteRows(ctx context.Context, id string) error {
+	for _, p := range t.parts {
+		if err := t.subtractPairs(ctx, p, id); err != nil {
+			return fmt.Errorf("pair totals: %w", err)
+		}
+		if _, err := t.conn.ExecContext(ctx, `DELETE FROM `+p.table()+` WHERE `+ident(store.ColSource)+` = ?`, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // EndObject ends the current object and queues its ledger entry.
 func (t *tx) EndObject(ctx context.Context, res store.Result) error {
 	if err := t.usable("end object"); err != nil {
@@ -352,10 +374,8 @@ func (t *tx) AbortObject(ctx context.Context) error {
 	if err := t.flush(ctx); err != nil {
 		return err
 	}
-	for _, p := range t.parts {
-		if _, err := t.conn.ExecContext(ctx, `DELETE FROM `+p.table()+` WHERE `+ident(store.ColSource)+` = ?`, id); err != nil {
-			return t.fail(fmt.Errorf("ingest %s: abort: %w", id, err))
-		}
+	if err := t.deleteRows(ctx, id); err != nil {
+		return t.fail(fmt.Errorf("ingest %s: abort: %w", id, err))
 	}
 	if _, err := t.conn.ExecContext(ctx, `DELETE FROM `+ledgerTable+` WHERE source_id = ?`, id); err != nil {
 		return t.fail(fmt.Errorf("ingest %s: abort: ledger: %w", id, err))
@@ -409,6 +429,9 @@ func (t *tx) Commit(ctx context.Context) error {
 	}
 	if err := t.flush(ctx); err != nil {
 		return err
+	}
+	if err := t.writePairs(ctx); err != nil {
+		return t.fail(fmt.Errorf("ingest commit: pair totals: %w", err))
 	}
 	if err := t.writeLedger(ctx); err != nil {
 		return t.fail(fmt.Errorf("ingest commit: ledger: %w", err))
