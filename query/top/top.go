@@ -187,30 +187,6 @@ func (a *Aggregator) pack(b *flowlog.Batch, i int) (k packedKey, ok bool) {
 	return k, true
 }
 
-// unpack returns the encoded key (see appendKey) of a packed key.
-func (a *Aggregator) unpack(k packedKey) string {
-	var buf []byte
-	for n, id := range a.keys {
-		s := a.slots[n]
-		v := k[s.word] >> s.shift
-		if !s.wide {
-			v &= 1<<32 - 1
-		}
-		switch schema.Col(id).Type {
-		case schema.IP:
-			var v4 [4]byte
-			binary.BigEndian.PutUint32(v4[:], uint32(v))
-			a16 := netip.AddrFrom4(v4).As16()
-			buf = append(append(buf, 3), a16[:]...)
-		case schema.Int32, schema.Bool:
-			buf = binary.BigEndian.AppendUint64(append(buf, 1), uint64(int64(int32(uint32(v)))))
-		default:
-			buf = binary.BigEndian.AppendUint64(append(buf, 1), v)
-		}
-	}
-	return string(buf)
-}
-
 // A ref names a group: a packed group's index, or the complement (^g) of
 // an encoded group's index.
 type ref int32
@@ -222,12 +198,38 @@ func (a *Aggregator) sumsOf(r ref) *sums {
 	return &a.encoded.at(int32(^r)).sums
 }
 
-// encodedKey returns the encoded key of r.
-func (a *Aggregator) encodedKey(r ref) string {
-	if r >= 0 {
-		return a.unpack(a.packed.at(int32(r)).key)
+// values returns the key values of a packed key, as decodeKey does for
+// its encoded form.
+func (a *Aggregator) values(k packedKey) []any {
+	vals := make([]any, len(a.keys))
+	for n, id := range a.keys {
+		s := a.slots[n]
+		v := k[s.word] >> s.shift
+		if !s.wide {
+			v &= 1<<32 - 1
+		}
+		switch schema.Col(id).Type {
+		case schema.IP:
+			var v4 [4]byte
+			binary.BigEndian.PutUint32(v4[:], uint32(v))
+			vals[n] = netip.AddrFrom4(v4).String()
+		case schema.Bool:
+			vals[n] = v != 0
+		case schema.Int32:
+			vals[n] = int64(int32(uint32(v)))
+		default:
+			vals[n] = int64(v)
+		}
 	}
-	return a.encoded.at(int32(^r)).key
+	return vals
+}
+
+// keyValues returns the key values of r.
+func (a *Aggregator) keyValues(r ref) []any {
+	if r >= 0 {
+		return a.values(a.packed.at(int32(r)).key)
+	}
+	return a.decodeKey(a.encoded.at(int32(^r)).key)
 }
 
 // Want is the set of fields the aggregator reads.
@@ -382,7 +384,7 @@ func (a *Aggregator) Top(m Measure, n int) []Row {
 	keysOf := func(r ref) []any {
 		k, ok := cache[r]
 		if !ok {
-			k = a.decodeKey(a.encodedKey(r))
+			k = a.keyValues(r)
 			cache[r] = k
 		}
 		return k
@@ -568,7 +570,7 @@ func (a *Aggregator) Each(f func(Row)) {
 	visit := func(r ref) {
 		s := a.sumsOf(r)
 		if s.flows != 0 {
-			f(Row{Keys: a.decodeKey(a.encodedKey(r)), Flows: s.flows, Packets: s.packets, Bytes: s.bytes})
+			f(Row{Keys: a.keyValues(r), Flows: s.flows, Packets: s.packets, Bytes: s.bytes})
 		}
 	}
 	for g := range a.packed.n {

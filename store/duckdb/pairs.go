@@ -101,6 +101,10 @@ func (t *tx) writePairs(ctx context.Context) error {
 	if t.pairs == nil {
 		return nil
 	}
+	var before int64
+	if err := t.conn.QueryRowContext(ctx, `SELECT count(*) FROM `+pairsTable).Scan(&before); err != nil {
+		return err
+	}
 	err := t.conn.Raw(func(dc any) error {
 		c, ok := dc.(driver.Conn)
 		if !ok {
@@ -122,6 +126,11 @@ func (t *tx) writePairs(ctx context.Context) error {
 	}
 	var rows, base int64
 	if err := t.conn.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM `+pairsTable+`), (SELECT compacted_rows FROM `+pairsStateTable+`)`).Scan(&rows, &base); err != nil {
+		return err
+	}
+	if before == 0 {
+		// The rows just appended are one per pair: nothing to compact.
+		_, err := t.conn.ExecContext(ctx, `UPDATE `+pairsStateTable+` SET compacted_rows = ?`, rows)
 		return err
 	}
 	if rows <= 2*base+pairsSlack {
