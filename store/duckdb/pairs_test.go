@@ -78,30 +78,53 @@ func TestPairTotalsFollowIngest(t *testing.T) {
 	for _, l := range pairLines(150, 9) {
 		wideLines = append(wideLines, l+" vpc-0a1b"+strings.Repeat(" -", len(schema.Fields)-15))
 	}
+	// And a third, in a format with neither srcaddr nor counts, alone in
+	// its transaction so that it gets a part table of its own.
+	narrowFormat := flowlog.MustFormat("interface-id dstaddr action")
+	narrowLines := func(n, seed int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, fmt.Sprintf("eni-%d 10.0.0.%d ACCEPT", i%3, (i*seed)%5))
+		}
+		return out
+	}
+	narrow := fileObject("/logs/narrow.log", 500)
 	ingest(t, s, []store.Object{a, wide}, [][]*flowlog.Batch{
 		parseBatches(t, flowlog.V2, pairLines(400, 1), 64),
 		parseBatches(t, allFormat, wideLines, 64),
 	})
+	ingest(t, s, []store.Object{narrow}, [][]*flowlog.Batch{parseBatches(t, narrowFormat, narrowLines(90, 1), 64)})
+	if n := count(t, s, "SELECT count(*) FROM "+partsTable); n != 3 {
+		t.Fatalf("%d part tables, want 3", n)
+	}
 	checkTotals(t, s, "first ingest")
 
-	// a changes (its rows are replaced), b is new, c turns out corrupt
-	// after some of its rows were flushed.
+	// a and narrow change (their rows are replaced), b is new, c turns out
+	// corrupt after some of its rows were flushed.
 	a2 := a
 	a2.Size = 101
+	narrow2 := narrow
+	narrow2.Size = 501
 	tx, err := s.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
 	for _, step := range []struct {
-		obj   store.Object
-		lines []string
-		abort bool
-	}{{a2, pairLines(250, 2), false}, {c, pairLines(300, 4), true}, {b, pairLines(350, 3), false}} {
+		obj    store.Object
+		format *flowlog.Format
+		lines  []string
+		abort  bool
+	}{
+		{a2, flowlog.V2, pairLines(250, 2), false},
+		{narrow2, narrowFormat, narrowLines(40, 3), false},
+		{c, flowlog.V2, pairLines(300, 4), true},
+		{b, flowlog.V2, pairLines(350, 3), false},
+	} {
 		if err := tx.BeginObject(ctx, step.obj); err != nil {
 			t.Fatal(err)
 		}
-		for _, bt := range parseBatches(t, flowlog.V2, step.lines, 64) {
+		for _, bt := range parseBatches(t, step.format, step.lines, 64) {
 			if err := tx.Append(ctx, bt); err != nil {
 				t.Fatal(err)
 			}
