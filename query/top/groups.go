@@ -13,6 +13,7 @@ type groupStore[K any] struct {
 	n      int32
 }
 
+// group is one group: its key and its measures.
 type group[K any] struct {
 	key K
 	sums
