@@ -205,6 +205,13 @@ func dsn(cfg Config, path, tmp string) string {
 	}
 	if cfg.ReadOnly {
 		q.Set("access_mode", "READ_ONLY")
+	} else {
+		// DuckDB picks dictionary compression for nearly every string
+		// segment of flow records anyway; forcing it skips trying the
+		// others on each segment, about a tenth of an ingest's time, with
+		// databases of the same size (v2, all-fields and Transit Gateway
+		// data measured).
+		q.Set("force_compression", "dictionary")
 	}
 	if path == "" {
 		path = ":memory:"
