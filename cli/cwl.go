@@ -193,13 +193,7 @@ func ingestCWL(ctx context.Context, e *env, sf *storeFlags, w *cwlFlags, args []
 		return nil
 	}
 	add := func(ps cwl.PollStats) {
-		total.Requests += ps.Requests
-		total.EmptyPages += ps.EmptyPages
-		total.Events += ps.Events
-		total.New += ps.New
-		total.Batches += ps.Batches
-		total.Duplicates += ps.Duplicates
-		total.BeforeCursor += ps.BeforeCursor
+		total.Add(ps)
 		if w.follow && ps.New > 0 {
 			fmt.Fprintf(e.stderr, "flowlens: %s: %d new event(s) committed\n", src.Name(), ps.New)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -554,5 +555,28 @@ func TestFollow(t *testing.T) {
 	last, _, _ := store.CWLCursors(context.Background(), "flows")
 	if d := cmp.Diff(map[string]int64{"eni-a-all": base + 24_000, "eni-b-all": base + 1}, last); d != "" {
 		t.Errorf("cursors (-want +got):\n%s", d)
+	}
+}
+
+// TestPollStatsAdd: every count is summed, Start is kept.
+func TestPollStatsAdd(t *testing.T) {
+	var one cwl.PollStats
+	ones := func(v reflect.Value) {
+		for i := range v.NumField() {
+			if f := v.Field(i); f.Kind() == reflect.Int64 {
+				f.SetInt(1)
+			}
+		}
+	}
+	v := reflect.ValueOf(&one).Elem()
+	ones(v)
+	ones(v.FieldByName("ScanStats"))
+	total := cwl.PollStats{Start: 7}
+	total.Add(one)
+	total.Add(one)
+	want := cwl.PollStats{Start: 7, ScanStats: cwl.ScanStats{Requests: 2, Pages: 2, EmptyPages: 2, Events: 2},
+		New: 2, Batches: 2, Duplicates: 2, BeforeCursor: 2}
+	if d := cmp.Diff(want, total); d != "" {
+		t.Fatalf("sum (-want +got):\n%s", d)
 	}
 }

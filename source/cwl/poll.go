@@ -135,6 +135,18 @@ type PollStats struct {
 	BeforeCursor int64
 }
 
+// Add adds the counts of o to s (Start is left as it is).
+func (s *PollStats) Add(o PollStats) {
+	s.Requests += o.Requests
+	s.Pages += o.Pages
+	s.EmptyPages += o.EmptyPages
+	s.Events += o.Events
+	s.New += o.New
+	s.Batches += o.Batches
+	s.Duplicates += o.Duplicates
+	s.BeforeCursor += o.BeforeCursor
+}
+
 // Poll reads the events new to st and hands them to fn in batches of at
 // most Config.BatchEvents events. fn must commit the batch's records and
 // its cursor changes (Batch.Save) together; when it returns nil the
