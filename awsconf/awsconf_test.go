@@ -7,13 +7,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/flowlens/flowlens/awsconf/awsconftest"
 )
 
 func TestLoad(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", "")
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	awsconftest.Isolate(t, "")
 	ac, err := Load(context.Background(), Options{MaxAttempts: 7})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/flowlens/flowlens/awsconf/awsconftest"
 )
 
 // stsServer answers AssumeRole in the STS Query protocol (form POST in,
@@ -69,10 +70,9 @@ func TestAssumeRole(t *testing.T) {
 		fmt.Fprint(w, `{"QueueUrls":[]}`)
 	}))
 	defer svc.Close()
+	awsconftest.Isolate(t, "")
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDBASE")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "base-secret")
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
 	t.Setenv("AWS_ENDPOINT_URL_STS", stsSrv.URL)
 	ac, err := Load(context.Background(), Options{Region: "eu-west-1",
 		RoleARN: "arn:aws:iam::123456789012:role/FlowLogReader", ExternalID: "ext-42", MaxAttempts: 1})

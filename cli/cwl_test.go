@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowlens/flowlens/awsconf/awsconftest"
 	"github.com/flowlens/flowlens/cli"
 	"github.com/flowlens/flowlens/inventory/awsapi/ec2test"
 	"github.com/flowlens/flowlens/source/cwl/cwltest"
@@ -19,15 +20,8 @@ import (
 // cwlEnv points the SDK at the fake through AWS_ENDPOINT_URL_CLOUDWATCH_LOGS
 // and away from the machine's AWS configuration.
 func cwlEnv(t *testing.T, url string) {
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "",
-		"AWS_REGION": "us-east-1", "AWS_PROFILE": "", "AWS_CONFIG_FILE": dir + "/config",
-		"AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials", "AWS_EC2_METADATA_DISABLED": "true",
-		"AWS_ENDPOINT_URL": "", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": url,
-	} {
-		t.Setenv(k, v)
-	}
+	awsconftest.Isolate(t, "us-east-1")
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", url)
 }
 
 // cwlRecord is a v2 record starting at sec (epoch seconds); n varies it.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/flowlens/flowlens/awsconf/awsconftest"
 	"github.com/flowlens/flowlens/cli"
 	"github.com/flowlens/flowlens/inventory/awsapi/ec2test"
 )
@@ -23,15 +24,7 @@ const euWest = `{"Vpcs":[{"VpcId":"vpc-0e0e0e0e0e0e0e0e0","CidrBlock":"10.9.0.0/
 
 // awsEnv gives the SDK static credentials and no shared config or IMDS.
 func awsEnv(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_ENDPOINT_URL", "")
+	awsconftest.Isolate(t, "us-east-1")
 	t.Setenv("AWS_ENDPOINT_URL_EC2", "")
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowlens/flowlens/awsconf"
+	"github.com/flowlens/flowlens/awsconf/awsconftest"
 	"github.com/flowlens/flowlens/flowlog"
 	"github.com/flowlens/flowlens/inventory"
 	"github.com/flowlens/flowlens/inventory/awsapi"
@@ -344,13 +345,7 @@ func TestFlowLogFormat(t *testing.T) {
 }
 
 func TestNewClients(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_REGION", "ap-southeast-2")
+	awsconftest.Isolate(t, "ap-southeast-2")
 	srv := ec2test.Start(t)
 	srv.Seed("ap-southeast-2", bigEstate(3))
 	srv.Seed("us-west-2", bigEstate(5))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/flowlens/flowlens/awsconf/awsconftest"
 	"github.com/flowlens/flowlens/flowlog"
 	"github.com/flowlens/flowlens/source"
 	"github.com/flowlens/flowlens/source/cwl"
@@ -25,16 +26,7 @@ const base = int64(1_700_000_000_000)
 
 // env isolates the SDK from the machine's AWS configuration.
 func env(t testing.TB) {
-	dir := t.TempDir()
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", dir+"/config")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", dir+"/credentials")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_ENDPOINT_URL", "")
+	awsconftest.Isolate(t, "us-east-1")
 	t.Setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "")
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/flowlens/flowlens/awsconf/awsconftest"
 	s3src "github.com/flowlens/flowlens/source/s3"
 )
 
@@ -161,16 +162,9 @@ func (s *Server) MaxConcurrentGets() int {
 // Env points the AWS SDK's default chain at the server's credentials and
 // away from the machine's own AWS configuration.
 func (s *Server) Env(t testing.TB) {
-	dir := t.TempDir()
+	awsconftest.Isolate(t, "us-east-1")
 	t.Setenv("AWS_ACCESS_KEY_ID", s.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", s.SecretKey)
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", dir+"/config")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", dir+"/credentials")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_ENDPOINT_URL", "")
 	t.Setenv("AWS_ENDPOINT_URL_S3", "")
 }
 
