@@ -11,11 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/google/go-cmp/cmp"
@@ -31,22 +28,6 @@ import (
 var cmpAddrs = cmp.Options{
 	cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
 	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
-}
-
-// client is an SDK client for the fake with fast retries.
-func client(srv *ec2test.Server, region string, attempts int) *ec2.Client {
-	return ec2.NewFromConfig(aws.Config{
-		Region:      region,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		HTTPClient:  awsconf.BodyGuard(nil),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = attempts
-				o.MaxBackoff = 5 * time.Millisecond
-				o.RateLimiter = ratelimit.None
-			})
-		},
-	}, func(o *ec2.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 }
 
 func sampleFiles() []string {
@@ -95,7 +76,7 @@ func TestSyncEqualsJSON(t *testing.T) {
 	}
 	srv := ec2test.Start(t)
 	srv.Seed("us-east-1", sampleEstate(t))
-	got, counts, err := awsapi.Sync(context.Background(), []awsapi.Region{{Name: "us-east-1", Client: client(srv, "us-east-1", 3)}}, awsapi.Options{PageSize: 5})
+	got, counts, err := awsapi.Sync(context.Background(), []awsapi.Region{{Name: "us-east-1", Client: srv.Client("us-east-1", 3)}}, awsapi.Options{PageSize: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +154,7 @@ func TestSyncPagination(t *testing.T) {
 			srv := ec2test.Start(t)
 			srv.PageLimit = tc.pageLimit
 			srv.Seed("eu-west-1", bigEstate(n))
-			inv, _, err := awsapi.Sync(context.Background(), []awsapi.Region{{Name: "eu-west-1", Client: client(srv, "eu-west-1", 3)}}, awsapi.Options{PageSize: tc.pageSize})
+			inv, _, err := awsapi.Sync(context.Background(), []awsapi.Region{{Name: "eu-west-1", Client: srv.Client("eu-west-1", 3)}}, awsapi.Options{PageSize: tc.pageSize})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -219,7 +200,7 @@ func TestSyncThrottling(t *testing.T) {
 			srv := ec2test.Start(t)
 			srv.Seed("us-east-1", sampleEstate(t))
 			srv.ThrottleAfter(tc.action, tc.skip, tc.throttle)
-			inv, _, err := awsapi.Sync(context.Background(), []awsapi.Region{{Name: "us-east-1", Client: client(srv, "us-east-1", tc.attempts)}}, awsapi.Options{PageSize: 5})
+			inv, _, err := awsapi.Sync(context.Background(), []awsapi.Region{{Name: "us-east-1", Client: srv.Client("us-east-1", tc.attempts)}}, awsapi.Options{PageSize: 5})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "RequestLimitExceeded") {
 					t.Fatalf("err = %v, want %q and RequestLimitExceeded", err, tc.wantErr)
@@ -261,7 +242,7 @@ func TestSyncRegions(t *testing.T) {
 	srv := ec2test.Start(t)
 	srv.Seed("us-east-1", sampleEstate(t))
 	srv.Seed("eu-west-1", bigEstate(12))
-	regions := []awsapi.Region{{Name: "us-east-1", Client: client(srv, "us-east-1", 3)}, {Name: "eu-west-1", Client: client(srv, "eu-west-1", 3)}}
+	regions := []awsapi.Region{{Name: "us-east-1", Client: srv.Client("us-east-1", 3)}, {Name: "eu-west-1", Client: srv.Client("eu-west-1", 3)}}
 	inv, counts, err := awsapi.Sync(context.Background(), regions, awsapi.Options{Concurrency: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -309,7 +290,7 @@ func TestFlowLogFormat(t *testing.T) {
 		{FlowLogId: "fl-5", ResourceId: "vpc-5", LogDestinationType: "cloud-watch-logs", LogGroupName: "/vpc/mixed", LogFormat: "${version} ${srcaddr}"},
 		{FlowLogId: "fl-6", ResourceId: "vpc-6", LogDestinationType: "s3", LogDestination: "arn:aws:s3:::bucket", LogFormat: "${srcaddr}"},
 	}})
-	c := client(srv, "us-east-1", 3)
+	c := srv.Client("us-east-1", 3)
 	tests := []struct {
 		group, want, wantErr string
 		noFlowLog            bool

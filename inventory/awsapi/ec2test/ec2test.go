@@ -25,6 +25,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/flowlens/flowlens/awsconf"
 )
 
 // APIVersion is the only Version the server accepts.
@@ -649,4 +658,21 @@ func groupReservations(items []item) []item {
 		out = append(out, item{r.ReservationId, nil, r})
 	}
 	return out
+}
+
+// Client returns an SDK client for the server with static test
+// credentials, at most attempts tries per call and short retry backoff.
+func (s *Server) Client(region string, attempts int) *ec2.Client {
+	return ec2.NewFromConfig(aws.Config{
+		Region:      region,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		HTTPClient:  awsconf.BodyGuard(nil),
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = attempts
+				o.MaxBackoff = 5 * time.Millisecond
+				o.RateLimiter = ratelimit.None
+			})
+		},
+	}, func(o *ec2.Options) { o.BaseEndpoint = aws.String(s.URL) })
 }

@@ -15,32 +15,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/flowlens/flowlens/awsconf"
 	"github.com/flowlens/flowlens/inventory/awsapi/ec2test"
 )
-
-func client(srv *ec2test.Server, region string) *ec2.Client {
-	return ec2.NewFromConfig(aws.Config{
-		Region:      region,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		HTTPClient:  awsconf.BodyGuard(nil),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = 1
-				o.RateLimiter = ratelimit.None
-			})
-		},
-	}, func(o *ec2.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-}
 
 // full has every modelled field set, so a wrong element name loses a
 // value the round trip below notices.
@@ -163,7 +145,7 @@ func TestSDKRoundTrip(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := ec2test.Start(t)
 			srv.Seed("us-east-1", tc.estate)
-			got, err := ec2test.EstateFromJSON(readAll(t, client(srv, "us-east-1")))
+			got, err := ec2test.EstateFromJSON(readAll(t, srv.Client("us-east-1", 1)))
 			must(t, err)
 			if d := cmp.Diff(tc.estate, got, cmpopts.EquateEmpty()); d != "" {
 				t.Errorf("(-seeded +read by the SDK):\n%s", d)
@@ -182,7 +164,7 @@ func TestPaginationAndFilters(t *testing.T) {
 	}
 	srv.Seed("us-east-1", e)
 	srv.Seed("eu-west-1", ec2test.Estate{NetworkInterfaces: e.NetworkInterfaces[:2]})
-	c := client(srv, "us-east-1")
+	c := srv.Client("us-east-1", 1)
 	tests := []struct {
 		name    string
 		in      ec2.DescribeNetworkInterfacesInput
@@ -231,7 +213,7 @@ func TestPaginationAndFilters(t *testing.T) {
 		})
 	}
 	// Regions are apart.
-	out, err := client(srv, "eu-west-1").DescribeNetworkInterfaces(context.Background(), &ec2.DescribeNetworkInterfacesInput{})
+	out, err := srv.Client("eu-west-1", 1).DescribeNetworkInterfaces(context.Background(), &ec2.DescribeNetworkInterfacesInput{})
 	must(t, err)
 	if len(out.NetworkInterfaces) != 2 {
 		t.Errorf("eu-west-1 has %d interfaces", len(out.NetworkInterfaces))
@@ -251,7 +233,7 @@ func TestReservationsGrouped(t *testing.T) {
 		e.Reservations = append(e.Reservations, res)
 	}
 	srv.Seed("us-east-1", e)
-	p := ec2.NewDescribeInstancesPaginator(client(srv, "us-east-1"), &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)})
+	p := ec2.NewDescribeInstancesPaginator(srv.Client("us-east-1", 1), &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)})
 	var got []string
 	for p.HasMorePages() {
 		page, err := p.NextPage(context.Background())
@@ -275,7 +257,7 @@ func TestReservationsGrouped(t *testing.T) {
 func TestErrors(t *testing.T) {
 	srv := ec2test.Start(t)
 	srv.Seed("us-east-1", full)
-	c := client(srv, "us-east-1")
+	c := srv.Client("us-east-1", 1)
 	ctx := context.Background()
 	tests := []struct {
 		name     string
