@@ -124,12 +124,7 @@ func (t *tx) SaveCWLCursors(ctx context.Context, group string, last map[string]i
 		}
 	}
 	if len(last) > 0 {
-		streams := make([]string, 0, len(last))
-		ms := make([]int64, 0, len(last))
-		for s, v := range last {
-			streams = append(streams, s)
-			ms = append(ms, v)
-		}
+		streams, ms := streamValues(last)
 		_, err := t.conn.ExecContext(ctx, `INSERT INTO `+cwlCursorTable+` (log_group, stream, last_ms, updated_at)
 SELECT ?, unnest(?::VARCHAR[]), unnest(?::BIGINT[]), make_timestamp(?::BIGINT)
 ON CONFLICT (log_group, stream) DO UPDATE SET last_ms = excluded.last_ms, updated_at = excluded.updated_at`,
@@ -139,12 +134,7 @@ ON CONFLICT (log_group, stream) DO UPDATE SET last_ms = excluded.last_ms, update
 		}
 	}
 	if len(keepFrom) > 0 {
-		streams := make([]string, 0, len(keepFrom))
-		ms := make([]int64, 0, len(keepFrom))
-		for s, v := range keepFrom {
-			streams = append(streams, s)
-			ms = append(ms, v)
-		}
+		streams, ms := streamValues(keepFrom)
 		// A stream missing from the list compares with NULL: kept.
 		_, err := t.conn.ExecContext(ctx, `DELETE FROM `+cwlSeenTable+`
 WHERE log_group = ? AND ts_ms < (?::BIGINT[])[list_position(?::VARCHAR[], stream)]`,
@@ -170,4 +160,16 @@ SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BIGINT[])`, grou
 		}
 	}
 	return nil
+}
+
+// streamValues splits a stream -> value map into two lists in the same
+// order, for unnest or list_position.
+func streamValues(m map[string]int64) ([]string, []int64) {
+	streams := make([]string, 0, len(m))
+	vals := make([]int64, 0, len(m))
+	for s, v := range m {
+		streams = append(streams, s)
+		vals = append(vals, v)
+	}
+	return streams, vals
 }
