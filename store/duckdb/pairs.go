@@ -101,10 +101,11 @@ func (t *tx) writePairs(ctx context.Context) error {
 	if t.pairs == nil {
 		return nil
 	}
-	var before int64
-	if err := t.conn.QueryRowContext(ctx, `SELECT count(*) FROM `+pairsTable).Scan(&before); err != nil {
+	var before, base int64
+	if err := t.conn.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM `+pairsTable+`), (SELECT compacted_rows FROM `+pairsStateTable+`)`).Scan(&before, &base); err != nil {
 		return err
 	}
+	rows := before
 	err := t.conn.Raw(func(dc any) error {
 		c, ok := dc.(driver.Conn)
 		if !ok {
@@ -117,16 +118,13 @@ func (t *tx) writePairs(ctx context.Context) error {
 		t.pairs.Each(func(r top.Row) {
 			if err == nil {
 				err = app.AppendRow(r.Keys[0], r.Keys[1], r.Flows, r.Packets, r.Bytes)
+				rows++
 			}
 		})
 		return errors.Join(err, app.Close())
 	})
 	if err != nil {
 		return fmt.Errorf("append: %w", err)
-	}
-	var rows, base int64
-	if err := t.conn.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM `+pairsTable+`), (SELECT compacted_rows FROM `+pairsStateTable+`)`).Scan(&rows, &base); err != nil {
-		return err
 	}
 	if before == 0 {
 		// The rows just appended are one per pair: nothing to compact.
