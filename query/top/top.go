@@ -418,12 +418,7 @@ func (a *Aggregator) Top(m Measure, n int) []Row {
 			heap.Fix(h, 0)
 		}
 	}
-	for g := range a.packed.n {
-		consider(ref(g))
-	}
-	for g := range a.encoded.n {
-		consider(^ref(g))
-	}
+	a.each(consider)
 	sel := h.gs
 	sort.Slice(sel, func(i, j int) bool { return less(sel[i], sel[j]) })
 	rows := make([]Row, len(sel))
@@ -573,11 +568,16 @@ func (a *Aggregator) Each(f func(Row)) {
 			f(Row{Keys: a.keyValues(r), Flows: s.flows, Packets: s.packets, Bytes: s.bytes})
 		}
 	}
+	a.each(visit)
+}
+
+// each calls f with every group.
+func (a *Aggregator) each(f func(ref)) {
 	for g := range a.packed.n {
-		visit(ref(g))
+		f(ref(g))
 	}
 	for g := range a.encoded.n {
-		visit(^ref(g))
+		f(^ref(g))
 	}
 }
 
