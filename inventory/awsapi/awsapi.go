@@ -228,52 +228,33 @@ func syncRegion(ctx context.Context, r Region, pageSize int32) (*inventory.Inven
 	fail := func(op string, err error) (*inventory.Inventory, Counts, error) {
 		return nil, c, fmt.Errorf("ec2 %s %s: %w", r.Name, op, err)
 	}
+	var err error
 	enis := ec2.NewDescribeNetworkInterfacesPaginator(r.Client, &ec2.DescribeNetworkInterfacesInput{
 		MaxResults: aws.Int32(pageSize), IncludeManagedResources: aws.Bool(true)})
-	for enis.HasMorePages() {
-		page, err := enis.NextPage(ctx)
-		if err != nil {
-			return fail("DescribeNetworkInterfaces", err)
-		}
-		c.Pages++
-		doc.NetworkInterfaces = append(doc.NetworkInterfaces, page.NetworkInterfaces...)
+	if doc.NetworkInterfaces, err = allPages(ctx, enis.HasMorePages, enis.NextPage, &c.Pages,
+		func(o *ec2.DescribeNetworkInterfacesOutput) []types.NetworkInterface { return o.NetworkInterfaces }); err != nil {
+		return fail("DescribeNetworkInterfaces", err)
 	}
 	nats := ec2.NewDescribeNatGatewaysPaginator(r.Client, &ec2.DescribeNatGatewaysInput{MaxResults: aws.Int32(pageSize)})
-	for nats.HasMorePages() {
-		page, err := nats.NextPage(ctx)
-		if err != nil {
-			return fail("DescribeNatGateways", err)
-		}
-		c.Pages++
-		doc.NatGateways = append(doc.NatGateways, page.NatGateways...)
+	if doc.NatGateways, err = allPages(ctx, nats.HasMorePages, nats.NextPage, &c.Pages,
+		func(o *ec2.DescribeNatGatewaysOutput) []types.NatGateway { return o.NatGateways }); err != nil {
+		return fail("DescribeNatGateways", err)
 	}
 	vpcs := ec2.NewDescribeVpcsPaginator(r.Client, &ec2.DescribeVpcsInput{MaxResults: aws.Int32(pageSize)})
-	for vpcs.HasMorePages() {
-		page, err := vpcs.NextPage(ctx)
-		if err != nil {
-			return fail("DescribeVpcs", err)
-		}
-		c.Pages++
-		doc.Vpcs = append(doc.Vpcs, page.Vpcs...)
+	if doc.Vpcs, err = allPages(ctx, vpcs.HasMorePages, vpcs.NextPage, &c.Pages,
+		func(o *ec2.DescribeVpcsOutput) []types.Vpc { return o.Vpcs }); err != nil {
+		return fail("DescribeVpcs", err)
 	}
 	subnets := ec2.NewDescribeSubnetsPaginator(r.Client, &ec2.DescribeSubnetsInput{MaxResults: aws.Int32(pageSize)})
-	for subnets.HasMorePages() {
-		page, err := subnets.NextPage(ctx)
-		if err != nil {
-			return fail("DescribeSubnets", err)
-		}
-		c.Pages++
-		doc.Subnets = append(doc.Subnets, page.Subnets...)
+	if doc.Subnets, err = allPages(ctx, subnets.HasMorePages, subnets.NextPage, &c.Pages,
+		func(o *ec2.DescribeSubnetsOutput) []types.Subnet { return o.Subnets }); err != nil {
+		return fail("DescribeSubnets", err)
 	}
 	instances := ec2.NewDescribeInstancesPaginator(r.Client, &ec2.DescribeInstancesInput{
 		MaxResults: aws.Int32(pageSize), IncludeManagedResources: aws.Bool(true)})
-	for instances.HasMorePages() {
-		page, err := instances.NextPage(ctx)
-		if err != nil {
-			return fail("DescribeInstances", err)
-		}
-		c.Pages++
-		doc.Reservations = append(doc.Reservations, page.Reservations...)
+	if doc.Reservations, err = allPages(ctx, instances.HasMorePages, instances.NextPage, &c.Pages,
+		func(o *ec2.DescribeInstancesOutput) []types.Reservation { return o.Reservations }); err != nil {
+		return fail("DescribeInstances", err)
 	}
 	data, err := json.Marshal(doc)
 	if err != nil {
@@ -289,6 +270,22 @@ func syncRegion(ctx context.Context, r Region, pageSize int32) (*inventory.Inven
 	inv.Merge(one)
 	c.ENIs, c.NATGateways, c.VPCs, c.Subnets, c.Instances = len(inv.ENIs), len(inv.NATGateways), len(inv.VPCs), len(inv.Subnets), len(inv.Instances)
 	return inv, c, nil
+}
+
+// allPages reads every page of a paginator (its HasMorePages and NextPage),
+// counting them in pages, and returns the items of all of them.
+func allPages[O, T any](ctx context.Context, more func() bool, next func(context.Context, ...func(*ec2.Options)) (O, error),
+	pages *int, items func(O) []T) ([]T, error) {
+	var all []T
+	for more() {
+		page, err := next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		*pages++
+		all = append(all, items(page)...)
+	}
+	return all, nil
 }
 
 // ErrNoFlowLog is returned by FlowLogFormat when no flow log delivers to
