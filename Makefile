@@ -1,7 +1,11 @@
 # flowlens developer targets. `make demo` and `make test` are the two set-up
 # commands README.md names.
 
-GO       ?= go
+# A go command at least as new as go.mod's, fetched from the Go module
+# proxy when the machine has none (scripts/ensure-go.sh).
+ifeq ($(origin GO),undefined)
+GO := $(shell ./scripts/ensure-go.sh)
+endif
 # The Arrow bulk-load path of the DuckDB store is behind a build tag.
 export GOFLAGS := $(GOFLAGS) -tags=duckdb_arrow
 BIN      := bin/flowlens
