@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/flowlens/flowlens/internal/hugemem"
 	"io"
 	"os"
 	"runtime"
@@ -135,7 +136,7 @@ func Run(ctx context.Context, cfg Config, inputs []Input, sink Sink) (*Report, e
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r := &runner{cfg: cfg, ctx: ctx}
-	r.bufPool.New = func() any { b := make([]byte, 0, cfg.ChunkSize+cfg.ChunkSize/4); return &b }
+	r.bufPool.New = func() any { b := hugemem.Make[byte](cfg.ChunkSize + cfg.ChunkSize/4)[:0]; return &b }
 	r.batchPool.New = func() any { return flowlog.NewBatch() }
 
 	work := make(chan *job, cfg.Workers*cfg.ChunksPerInput)

@@ -85,8 +85,8 @@ func (s *sums) add(t sums) {
 //
 // When the key fields are all numbers and addresses, rows whose values are
 // all non-NULL and whose addresses are IPv4 (nearly all of them) are keyed
-// by their values packed into 16 bytes, found through a small open-addressing
-// table (see packedTable). The other rows are keyed by an encoded key (see
+// by their values packed into 16 bytes, in an open-addressing table (see
+// packedTable). The other rows are keyed by an encoded key (see
 // appendKey) in a map. Which of the two a row goes to depends only on its
 // values, so a group lives in one of them. Aggregating allocates only as
 // groups are added; key values are decoded only for the rows shown.
@@ -96,8 +96,7 @@ type Aggregator struct {
 	// each key field goes (see layout).
 	packs  bool
 	slots  []slot
-	packed groupStore[packedKey]
-	table  packedTable
+	packed packedTable
 	// Groups with an encoded key, found through index.
 	encoded groupStore[string]
 	index   map[string]int32
@@ -187,8 +186,9 @@ func (a *Aggregator) pack(b *flowlog.Batch, i int) (k packedKey, ok bool) {
 	return k, true
 }
 
-// A ref names a group: a packed group's index, or the complement (^g) of
-// an encoded group's index.
+// A ref names a group: a packed group's slot, or the complement (^g) of
+// an encoded group's index. Refs are taken once aggregation is over (a
+// packed group's slot changes when its table grows).
 type ref int32
 
 func (a *Aggregator) sumsOf(r ref) *sums {
@@ -263,10 +263,10 @@ func (a *Aggregator) group(k []byte) *sums {
 
 // Merge adds the groups of o, which has the same keys, into a.
 func (a *Aggregator) Merge(o *Aggregator) {
-	for g := range o.packed.n {
-		x := o.packed.at(g)
-		a.packed.at(a.table.find(&a.packed, x.key)).add(x.sums)
-	}
+	o.packed.each(func(i int32) {
+		x := o.packed.at(i)
+		a.packed.at(a.packed.find(x.key)).add(x.sums)
+	})
 	for g := range o.encoded.n {
 		x := o.encoded.at(g)
 		a.group([]byte(x.key)).add(x.sums)
@@ -289,7 +289,7 @@ func (a *Aggregator) add(b *flowlog.Batch, keep func(b *flowlog.Batch, i int) bo
 		var s *sums
 		if a.packs {
 			if k, ok := a.pack(b, i); ok {
-				s = &a.packed.at(a.table.find(&a.packed, k)).sums
+				s = &a.packed.at(a.packed.find(k)).sums
 			}
 		}
 		if s == nil {
@@ -573,9 +573,7 @@ func (a *Aggregator) Each(f func(Row)) {
 
 // each calls f with every group.
 func (a *Aggregator) each(f func(ref)) {
-	for g := range a.packed.n {
-		f(ref(g))
-	}
+	a.packed.each(func(i int32) { f(ref(i)) })
 	for g := range a.encoded.n {
 		f(^ref(g))
 	}

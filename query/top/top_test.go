@@ -193,24 +193,58 @@ func TestManyGroups(t *testing.T) {
 	}
 }
 
-// TestPackedTableKeys adds keys that differ only in one word, crowded into
-// a small table so their probe sequences cross, and finds each again.
+// TestPackedTableKeys adds keys that differ only in one word, so that
+// their probe sequences cross as the table grows from its smallest size,
+// counting each in its group, and finds each again with its count.
 func TestPackedTableKeys(t *testing.T) {
-	var s groupStore[packedKey]
 	var tab packedTable
 	var keys []packedKey
 	for i := range uint64(3000) {
 		keys = append(keys, packedKey{7, i}, packedKey{i, 7})
 	}
 	for _, k := range keys {
-		tab.find(&s, k)
+		tab.at(tab.find(k)).flows++
 	}
-	if int(s.n) != len(keys)-1 { // {7,7} is there twice
-		t.Fatalf("%d groups for %d distinct keys", s.n, len(keys)-1)
+	if int(tab.n) != len(keys)-1 { // {7,7} is there twice
+		t.Fatalf("%d groups for %d distinct keys", tab.n, len(keys)-1)
+	}
+	seen := 0
+	tab.each(func(int32) { seen++ })
+	if seen != int(tab.n) {
+		t.Fatalf("each visits %d groups of %d", seen, tab.n)
 	}
 	for _, k := range keys {
-		if g := tab.find(&s, k); s.at(g).key != k {
-			t.Fatalf("key %v found group of %v", k, s.at(g).key)
+		g := tab.at(tab.find(k))
+		want := int64(1)
+		if k == (packedKey{7, 7}) {
+			want = 2
 		}
+		if g.key != k || g.flows != want {
+			t.Fatalf("key %v found group of %v counting %d, want %d", k, g.key, g.flows, want)
+		}
+	}
+	if int(tab.n) != len(keys)-1 {
+		t.Fatalf("finding known keys added groups: %d", tab.n)
+	}
+}
+
+// TestLocate walks group indexes across the doubling blocks: each index is
+// the next place in its block, or the start of the next block, whose size
+// is the one add allocates.
+func TestLocate(t *testing.T) {
+	pb, pi := 0, -1
+	size := 1 << blockBits
+	for g := range int32(1 << 21) {
+		b, i := locate(g)
+		switch {
+		case b == pb && i == pi+1:
+		case b == pb+1 && i == 0 && pi == size-1:
+			if b > 1 {
+				size = 1 << (blockBits + b - 1)
+			}
+		default:
+			t.Fatalf("group %d at block %d index %d, after block %d index %d (size %d)", g, b, i, pb, pi, size)
+		}
+		pb, pi = b, i
 	}
 }
