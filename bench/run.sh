@@ -93,10 +93,19 @@ awk 'NR>1 && NR%1500==0 {print $5}' "$TXT" | sort -u | head -1000 > "$IOCS"
 awk -F. '{print $1"."$2".0.0/16"}' "$IOCS" | sort -u > "$ALLOW"
 measure "flowlens ingest --ioc --allow" "rm -f $DB.enriched $DB.enriched.*; $F ingest --db $DB.enriched --ioc $IOCS --allow vendor=$ALLOW $TXT"
 rm -f "$DB.enriched" "$DB.enriched".*
+# DuckDB's own loaders, for the ceiling of the engine on this machine: its
+# CSV reader straight into a table of the file's 14 columns, and eight
+# integer columns it generates itself (no text at all).
+CDB=$OUT/ceiling.duckdb
+measure "duckdb read_csv into a table" "rm -f $CDB $CDB.*; bin/duckrun $CDB \"CREATE TABLE t AS SELECT * FROM read_csv('$TXT', delim=' ', header=true, nullstr='-')\" \"SELECT count(*) FROM t\""
+measure "duckdb 8 generated int columns into a table" "rm -f $CDB $CDB.*; bin/duckrun $CDB \"CREATE TABLE t AS SELECT i::INT a, (i*7)::BIGINT b, (i%65536)::INT c, (i%1000)::INT d, 6::INT e, (i*13%100000)::BIGINT f, (1700000000+i//1000)::BIGINT g, (1700000060+i//1000)::BIGINT h FROM range($RECORDS) r(i)\" \"SELECT count(*) FROM t\""
+rm -f "$CDB" "$CDB".*
 measure "flowlens top (stored)" "$F top srcaddr,dstaddr --db $DB -n 10 -o csv"
 echo "== store"
 row "flowlens ingest" "$(echo "scale=2; $RECORDS / ${T[flowlens ingest]} / 1000000" | bc)M records/s; database $(( $(stat -c %s "$DB") / 1000000 )) MB"
 row "flowlens ingest --ioc --allow" "$(ratio "flowlens ingest --ioc --allow" "flowlens ingest")x plain ingest"
+row "duckdb read_csv into a table" "$(echo "scale=2; $RECORDS / ${T[duckdb read_csv into a table]} / 1000000" | bc)M records/s; flowlens ingest takes $(ratio "flowlens ingest" "duckdb read_csv into a table")x its time"
+row "duckdb 8 generated int columns into a table" "$(echo "scale=2; $RECORDS / ${T[duckdb 8 generated int columns into a table]} / 1000000" | bc)M rows/s"
 row "flowlens top (stored)" "$(ratio "flowlens top (stored)" "flowlens top srcaddr,dstaddr")x ad-hoc top on the text"
 
 if [ "${BIG:-0}" = 1 ]; then
