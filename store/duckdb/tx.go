@@ -26,15 +26,21 @@ func checkObject(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, obj store.Object) (store.Status, error) {
 	e, ok, err := lookupLedger(ctx, q, obj.ID)
-	switch {
-	case err != nil:
+	if err != nil {
 		return 0, fmt.Errorf("ledger %s: %w", obj.ID, err)
-	case !ok:
-		return store.StatusNew, nil
-	case e.Object.SameVersion(obj):
-		return store.StatusUnchanged, nil
 	}
-	return store.StatusChanged, nil
+	return statusOf(e, ok, obj), nil
+}
+
+// statusOf is obj's status given its ledger entry e (found: ok).
+func statusOf(e store.LedgerEntry, ok bool, obj store.Object) store.Status {
+	switch {
+	case !ok:
+		return store.StatusNew
+	case e.Object.SameVersion(obj):
+		return store.StatusUnchanged
+	}
+	return store.StatusChanged
 }
 
 // CheckMany looks objects up in the committed ledger with one query per
@@ -68,14 +74,7 @@ func (s *Store) CheckMany(ctx context.Context, objs []store.Object) ([]store.Sta
 		}
 		for i, o := range part {
 			e, ok := found[o.ID]
-			switch {
-			case !ok:
-				out[a+i] = store.StatusNew
-			case e.Object.SameVersion(o):
-				out[a+i] = store.StatusUnchanged
-			default:
-				out[a+i] = store.StatusChanged
-			}
+			out[a+i] = statusOf(e, ok, o)
 		}
 	}
 	return out, nil
@@ -98,19 +97,19 @@ func scanLedger(sc interface{ Scan(...any) error }) (store.LedgerEntry, error) {
 	return e, err
 }
 
+// ledgerLookup selects one object's ledger entry by ID.
+const ledgerLookup = `SELECT ` + ledgerCols + ` FROM ` + ledgerTable + ` WHERE source_id = ?`
+
 func lookupLedger(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, id string) (store.LedgerEntry, bool, error) {
-	e, err := scanLedger(q.QueryRowContext(ctx, `SELECT `+ledgerCols+` FROM `+ledgerTable+` WHERE source_id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return e, false, nil
-	}
-	return e, err == nil, err
+	return ledgerRow(q.QueryRowContext(ctx, ledgerLookup, id))
 }
 
-// lookupLedgerStmt is lookupLedger with the prepared lookup.
-func lookupLedgerStmt(ctx context.Context, st *sql.Stmt, id string) (store.LedgerEntry, bool, error) {
-	e, err := scanLedger(st.QueryRowContext(ctx, id))
+// ledgerRow reads the result of ledgerLookup: the entry, and whether
+// there was one.
+func ledgerRow(r *sql.Row) (store.LedgerEntry, bool, error) {
+	e, err := scanLedger(r)
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, false, nil
 	}
@@ -250,13 +249,13 @@ func (t *tx) BeginObject(ctx context.Context, obj store.Object) error {
 		return fmt.Errorf("ingest %s: object appears twice in one transaction", obj.ID)
 	}
 	if t.lookup == nil {
-		st, err := t.conn.PrepareContext(ctx, `SELECT `+ledgerCols+` FROM `+ledgerTable+` WHERE source_id = ?`)
+		st, err := t.conn.PrepareContext(ctx, ledgerLookup)
 		if err != nil {
 			return t.fail(fmt.Errorf("ingest: ledger: %w", err))
 		}
 		t.lookup = st
 	}
-	_, had, err := lookupLedgerStmt(ctx, t.lookup, obj.ID)
+	_, had, err := ledgerRow(t.lookup.QueryRowContext(ctx, obj.ID))
 	if err != nil {
 		return t.fail(fmt.Errorf("ingest %s: ledger: %w", obj.ID, err))
 	}
