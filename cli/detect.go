@@ -250,11 +250,7 @@ func runDetect(c *cobra.Command, e *env, sf *storeFlags, df *detectFlags, args [
 		opt.FollowUpArgs = strings.Join(quoted, " ")
 		alerts = st.(alert.Store)
 		if c.Flags().Changed("db") {
-			cfg, err := sf.duckConfig()
-			if err != nil {
-				return err
-			}
-			as, err := duckdb.Open(cfg)
+			as, _, err := sf.openWritable()
 			if err != nil {
 				return err
 			}

@@ -232,7 +232,7 @@ func (f *storeFlags) duckConfig() (duckdb.Config, error) {
 	return cfg, cfg.Validate()
 }
 
-// openWritable opens the database at --db for writing (ingest).
+// openWritable opens the database at --db for writing (ingest, alerts).
 func (f *storeFlags) openWritable() (*duckdb.Store, duckdb.Config, error) {
 	cfg, err := f.duckConfig()
 	if err != nil {
