@@ -46,6 +46,12 @@ type Options struct {
 	MaxBackoff  time.Duration
 }
 
+// DefaultOptions are the options clients' default configurations start
+// from: the default retry bounds, everything else resolved by the SDK.
+func DefaultOptions() Options {
+	return Options{MaxAttempts: DefaultMaxAttempts, MaxBackoff: DefaultMaxBackoff}
+}
+
 // Validate checks that the options fit together.
 func (o Options) Validate() error {
 	if o.ExternalID != "" && o.RoleARN == "" {

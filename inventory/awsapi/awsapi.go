@@ -75,7 +75,8 @@ type Config struct {
 
 // DefaultConfig returns the settings the CLI starts from.
 func DefaultConfig() Config {
-	return Config{MaxAttempts: awsconf.DefaultMaxAttempts, MaxBackoff: awsconf.DefaultMaxBackoff}
+	d := awsconf.DefaultOptions()
+	return Config{MaxAttempts: d.MaxAttempts, MaxBackoff: d.MaxBackoff}
 }
 
 var reRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)

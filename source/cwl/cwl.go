@@ -70,7 +70,7 @@ type Config struct {
 // DefaultConfig returns the settings the CLI starts from.
 func DefaultConfig() Config {
 	return Config{
-		Options:      awsconf.Options{MaxAttempts: awsconf.DefaultMaxAttempts, MaxBackoff: awsconf.DefaultMaxBackoff},
+		Options:      awsconf.DefaultOptions(),
 		Lookback:     10 * time.Minute,
 		BatchEvents:  100_000,
 		BatchBytes:   32 << 20,

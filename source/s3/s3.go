@@ -54,7 +54,7 @@ type Config struct {
 // DefaultConfig returns the settings the CLI starts from.
 func DefaultConfig() Config {
 	return Config{
-		Options:     awsconf.Options{MaxAttempts: awsconf.DefaultMaxAttempts, MaxBackoff: awsconf.DefaultMaxBackoff},
+		Options:     awsconf.DefaultOptions(),
 		LateSlack:   time.Hour,
 		Concurrency: 16,
 	}
