@@ -1,6 +1,6 @@
-// Package hugemem allocates large, pointer-free working arrays (hash
-// tables, aggregation groups) that the kernel may back with transparent
-// huge pages.
+// Package hugemem allocates large working arrays (hash tables, aggregation
+// groups, read buffers) that the kernel may back with transparent huge
+// pages. The hint changes no contents, so any element type will do.
 //
 // Where transparent huge pages are enabled only on request (the "madvise"
 // setting, the common default), a large table is faulted in 4 KiB at a
