@@ -150,10 +150,24 @@ func (e *Error) Error() string {
 }
 
 var (
-	reRuleID   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 	reMITRE    = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
 	reYAMLLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 )
+
+// validRuleID reports whether id is 1 to 64 lower-case letters, digits and
+// '-', not starting with '-'. (As a regexp, the length bound expands to 64
+// copies of the character class, compiled at every start of the program.)
+func validRuleID(id string) bool {
+	if id == "" || len(id) > 64 || id[0] == '-' {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // ruleKeys lists the keys a rule file may hold, in documentation order.
 var ruleKeys = []string{"id", "title", "severity", "description", "mitre", "filter", "group_by", "measure",
@@ -257,7 +271,7 @@ func (p *ruleParser) entry(k, v *yaml.Node) error {
 	var err error
 	switch key {
 	case "id":
-		if r.ID, err = p.scalar(key, v); err == nil && !reRuleID.MatchString(r.ID) {
+		if r.ID, err = p.scalar(key, v); err == nil && !validRuleID(r.ID) {
 			err = p.errAt(v, "id %q: use lower-case letters, digits and '-' (at most 64)", r.ID)
 		}
 		r.Line = k.Line

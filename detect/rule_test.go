@@ -2,6 +2,7 @@ package detect
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,4 +126,16 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("line %d outside a %d-line input: %v", pe.Line, lines, err)
 		}
 	})
+}
+
+func TestValidRuleID(t *testing.T) {
+	long := strings.Repeat("a", 64)
+	for id, want := range map[string]bool{
+		"port-scan": true, "a": true, "0day": true, "a-": true, long: true,
+		"": false, "-a": false, "Port": false, "a_b": false, "a.b": false, "é": false, long + "a": false,
+	} {
+		if got := validRuleID(id); got != want {
+			t.Errorf("validRuleID(%q) = %v, want %v", id, got, want)
+		}
+	}
 }

@@ -8,12 +8,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 
 	"github.com/flowlens/flowlens/alert"
@@ -775,7 +775,7 @@ func compareAlerts(rules []*Rule, want []Expected, got []alert.Alert) error {
 	}
 	sort.Strings(gotLines)
 	sort.Strings(wantLines)
-	if cmp.Equal(wantLines, gotLines) {
+	if slices.Equal(wantLines, gotLines) {
 		return nil
 	}
 	return fmt.Errorf("alerts differ (-want +got):\n%s", lineDiff(wantLines, gotLines))
