@@ -348,3 +348,78 @@ func TestFileAndWriter(t *testing.T) {
 		t.Errorf("stdout JSON row %v", rows)
 	}
 }
+
+// TestSinkErrorsHideURLSecrets checks that the token in a webhook or Slack
+// URL (its path, query and user information) never shows in a sink's name,
+// a delivery error or a configuration error, while the host still does.
+func TestSinkErrorsHideURLSecrets(t *testing.T) {
+	ctx := context.Background()
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "invalid_token", http.StatusInternalServerError)
+	}))
+	defer failing.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	const secret = "T0SECRET/B0SECRET/XSECRETX"
+	for _, tc := range []struct {
+		name string
+		url  string
+		host string
+		sink func(alert.HTTPConfig) (alert.Sink, error)
+	}{
+		{"webhook answering 500", failing.URL + "/hooks/" + secret + "?token=" + secret, failing.Listener.Addr().String(),
+			func(c alert.HTTPConfig) (alert.Sink, error) { return alert.NewWebhook(c) }},
+		{"slack connection refused", strings.Replace(closedURL, "http://", "http://user:PWSECRET@", 1) + "/services/" + secret, strings.TrimPrefix(closedURL, "http://"),
+			func(c alert.HTTPConfig) (alert.Sink, error) { return alert.NewSlack(c) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := tc.sink(fast(tc.url))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := sample("portscan-vertical", "198.51.100.7")
+			res, err := alert.Dispatch(ctx, memStore(t), []alert.Alert{a}, hour, nil, []alert.Sink{s})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.DeliveryErr == nil {
+				t.Fatal("delivery did not fail")
+			}
+			for what, text := range map[string]string{"name": s.Name(), "delivery error": res.DeliveryErr.Error()} {
+				if strings.Contains(text, "SECRET") {
+					t.Errorf("%s shows the secret: %s", what, text)
+				}
+				if !strings.Contains(text, tc.host) {
+					t.Errorf("%s does not name the host %s: %s", what, tc.host, text)
+				}
+			}
+		})
+	}
+	for _, bad := range []string{"hooks.slack.com/services/" + secret, "ftp://example.com/" + secret, "http://user:pw@host:SECRET/x", "https:///" + secret} {
+		t.Run("rejects "+bad, func(t *testing.T) {
+			_, err := alert.NewSlack(fast(bad))
+			if err == nil || strings.Contains(err.Error(), "SECRET") {
+				t.Errorf("error %v: want one that hides the URL's secret", err)
+			}
+		})
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"slack", "https://hooks.slack.com/services/T000/B000/XXXX", "https://hooks.slack.com/…"},
+		{"query token", "https://example.com?token=abc", "https://example.com/…"},
+		{"user info and port", "http://user:pw@127.0.0.1:8080/x", "http://127.0.0.1:8080/…"},
+		{"bare host", "https://example.com", "https://example.com"},
+		{"root path", "https://example.com/", "https://example.com"},
+		{"no host", "hooks.slack.com/services/T/B/X", "(URL redacted)"},
+		{"unparseable", "http://[::1/x", "(URL redacted)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := cmp.Diff(tc.want, alert.RedactURL(tc.in)); d != "" {
+				t.Errorf("RedactURL(%q) (-want +got):\n%s", tc.in, d)
+			}
+		})
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -58,12 +60,47 @@ func (c HTTPConfig) withDefaults() HTTPConfig {
 	return c
 }
 
-// Validate checks the URL.
+// Validate checks the URL: http or https, with a host. The error shows the
+// URL redacted (RedactURL), and not the parser's message, which may quote
+// part of it.
 func (c HTTPConfig) Validate() error {
-	if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
-		return fmt.Errorf("webhook URL %q: want http:// or https://", c.URL)
+	u, err := url.Parse(c.URL)
+	switch {
+	case err != nil:
+		return fmt.Errorf("webhook URL %s: does not parse as a URL", RedactURL(c.URL))
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("webhook URL %s: want http:// or https://", RedactURL(c.URL))
+	case u.Host == "":
+		return fmt.Errorf("webhook URL %s: no host", RedactURL(c.URL))
 	}
 	return nil
+}
+
+// RedactURL returns raw with what may be a secret left out: user
+// information, the path and the query (a Slack incoming webhook's path is
+// its token; many webhooks carry one in the query). The scheme and host
+// stay, so a message still says where delivery went; "/…" marks what was
+// left out. Text that does not parse as a URL is replaced as a whole.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(URL redacted)"
+	}
+	out := u.Scheme + "://" + u.Host
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		out += "/…"
+	}
+	return out
+}
+
+// redactErr replaces the full URL that net/http puts in its errors
+// (*url.Error) with the redacted one.
+func redactErr(err error, raw string) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = RedactURL(raw)
+	}
+	return err
 }
 
 // httpStatusError is a non-2xx answer.
@@ -119,7 +156,7 @@ func (c *HTTPConfig) once(ctx context.Context, body []byte, idempotencyKey strin
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return fmt.Errorf("webhook URL %s: does not parse as a URL", RedactURL(c.URL))
 	}
 	for k, vs := range c.Header {
 		for _, v := range vs {
@@ -133,7 +170,7 @@ func (c *HTTPConfig) once(ctx context.Context, body []byte, idempotencyKey strin
 	}
 	resp, err := c.Client.Do(req)
 	if err != nil {
-		return err
+		return redactErr(err, c.URL)
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
@@ -193,8 +230,9 @@ func NewWebhook(cfg HTTPConfig) (*Webhook, error) {
 	return &Webhook{cfg: cfg.withDefaults()}, nil
 }
 
-// Name returns "webhook URL".
-func (w *Webhook) Name() string { return "webhook " + w.cfg.URL }
+// Name returns "webhook URL", the URL redacted (RedactURL): names go
+// into errors, logs and the alert store.
+func (w *Webhook) Name() string { return "webhook " + RedactURL(w.cfg.URL) }
 
 // Send posts every alert.
 func (w *Webhook) Send(ctx context.Context, alerts []Alert) error {
@@ -218,8 +256,9 @@ func NewSlack(cfg HTTPConfig) (*Slack, error) {
 	return &Slack{cfg: cfg.withDefaults()}, nil
 }
 
-// Name returns "slack URL".
-func (s *Slack) Name() string { return "slack " + s.cfg.URL }
+// Name returns "slack URL", the URL redacted (RedactURL): the path of a
+// Slack incoming webhook is its secret.
+func (s *Slack) Name() string { return "slack " + RedactURL(s.cfg.URL) }
 
 // Send posts every alert.
 func (s *Slack) Send(ctx context.Context, alerts []Alert) error {

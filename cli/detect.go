@@ -95,7 +95,8 @@ func (f *detectFlags) buildSinks() (stdout bool, sinks []alert.Sink, err error) 
 		case "slack":
 			slacks = append(slacks, arg)
 		default:
-			return false, nil, usagef("--sink %q: want stdout, none, file:PATH, webhook:URL or slack:URL", s)
+			// Only the kind is shown: the rest may be a URL with a token.
+			return false, nil, usagef("--sink %q: unknown kind; want stdout, none, file:PATH, webhook:URL or slack:URL", kind+":…")
 		}
 		if kind != "stdout" && kind != "none" && arg == "" {
 			return false, nil, usagef("--sink %s: give the path or URL after a colon (%s:...)", s, kind)

@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,4 +81,35 @@ func toJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestDetectSinkErrorsHideSecrets checks that the token in a webhook or
+// Slack URL shows neither in a usage error nor in a failed delivery's
+// message, and that a failed delivery exits 1.
+func TestDetectSinkErrorsHideSecrets(t *testing.T) {
+	_, logPath, _, _ := huntSample(t, 5000, nil)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	dead := closed.URL
+	closed.Close()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"unknown sink kind", []string{"--sink", "slak:https://hooks.slack.com/services/T0/B0/SECRET"}, 2},
+		{"slack URL without scheme", []string{"--slack", "hooks.slack.com/services/T0/B0/SECRET"}, 2},
+		{"unreachable webhook", []string{"--webhook", dead + "/hook/SECRET?token=SECRET", "--webhook-attempts", "1"}, 1},
+		{"unreachable slack", []string{"--slack", dead + "/services/T0/B0/SECRET", "--webhook-attempts", "1"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"detect", logPath, "--rule", "portscan-vertical", "-o", "csv"}, tc.args...)
+			_, errs, code := flowlens(t, args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\n%s", code, tc.code, errs)
+			}
+			if strings.Contains(errs, "SECRET") {
+				t.Errorf("stderr shows the secret:\n%s", errs)
+			}
+		})
+	}
 }
