@@ -149,7 +149,7 @@ func newIntelListCmd(e *env) *cobra.Command {
 				if _, err := os.Stat(path); err != nil {
 					path = ""
 				}
-				if err := w.WriteRow([]any{m.Name, m.Format, int64(m.Indicators), int64(m.Rejected), m.Bytes, m.FetchedAt, m.CheckedAt, m.URL, path}); err != nil {
+				if err := w.WriteRow([]any{m.Name, m.Format, int64(m.Indicators), int64(m.Rejected), m.Bytes, m.FetchedAt, m.CheckedAt, intel.RedactURL(m.URL), path}); err != nil {
 					return err
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -115,7 +116,11 @@ const (
 // list; on any error the old copy stays.
 func (f *Fetcher) Fetch(ctx context.Context, feed Feed) (Meta, Status, error) {
 	fail := func(err error) (Meta, Status, error) {
-		return Meta{}, "", fmt.Errorf("intel update %s (%s): %w", feed.Name, feed.URL, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = RedactURL(feed.URL)
+		}
+		return Meta{}, "", fmt.Errorf("intel update %s (%s): %w", feed.Name, RedactURL(feed.URL), err)
 	}
 	if err := os.MkdirAll(f.Dir, 0o755); err != nil {
 		return fail(err)
@@ -125,7 +130,8 @@ func (f *Fetcher) Fetch(ctx context.Context, feed Feed) (Meta, Status, error) {
 	haveOld := oldErr == nil && dataErr == nil && old.URL == feed.URL
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, feed.URL, nil)
 	if err != nil {
-		return fail(err)
+		// The parser's message may quote part of the URL.
+		return fail(errors.New("not a valid URL"))
 	}
 	if f.UserAgent != "" {
 		req.Header.Set("User-Agent", f.UserAgent)
@@ -183,6 +189,26 @@ func (f *Fetcher) Fetch(ctx context.Context, feed Feed) (Meta, Status, error) {
 		return fail(err)
 	}
 	return m, Updated, nil
+}
+
+// RedactURL returns raw without what commonly holds a feed's credentials:
+// the user information and the query (an API key), which become "…". The
+// scheme, host and path stay, so messages still say which feed it is. Text
+// that does not parse as a URL is replaced as a whole.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(URL redacted)"
+	}
+	out := u.Scheme + "://"
+	if u.User != nil {
+		out += "…@"
+	}
+	out += u.Host + u.EscapedPath()
+	if u.RawQuery != "" || u.ForceQuery {
+		out += "?…"
+	}
+	return out
 }
 
 func mustJSON(v any) []byte {

@@ -157,3 +157,47 @@ func TestFetch(t *testing.T) {
 		t.Errorf("cache holds %v, want the list and its metadata", names)
 	}
 }
+
+// TestFetchErrorsHideCredentials checks that the user information and the
+// query of a feed URL (where API keys go) stay out of fetch errors.
+func TestFetchErrorsHideCredentials(t *testing.T) {
+	srv := httptest.NewServer(&feedServer{status: http.StatusNotFound})
+	defer srv.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	dead := closed.URL
+	closed.Close()
+	for _, tc := range []struct{ name, url string }{
+		{"HTTP 404", strings.Replace(srv.URL, "http://", "http://user:PWSECRET@", 1) + "/list.txt?apikey=KEYSECRET"},
+		{"connection refused", dead + "/list.txt?apikey=KEYSECRET"},
+		{"bad port", "http://user:PWSECRET@127.0.0.1:KEYSECRET/list.txt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &Fetcher{Dir: t.TempDir()}
+			_, _, err := f.Fetch(context.Background(), Feed{Name: "paid", URL: tc.url, Format: FormatPlain})
+			if err == nil {
+				t.Fatal("fetch did not fail")
+			}
+			if strings.Contains(err.Error(), "SECRET") {
+				t.Errorf("error shows a credential: %v", err)
+			}
+			if !strings.Contains(err.Error(), "intel update paid (") {
+				t.Errorf("error does not name the feed: %v", err)
+			}
+		})
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"public feed", "https://feodotracker.abuse.ch/downloads/ipblocklist.csv", "https://feodotracker.abuse.ch/downloads/ipblocklist.csv"},
+		{"api key in query", "https://intel.example.com/ips.txt?key=abc", "https://intel.example.com/ips.txt?…"},
+		{"user info", "https://user:pw@intel.example.com/ips.txt", "https://…@intel.example.com/ips.txt"},
+		{"unparseable", "http://[::1/x", "(URL redacted)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := cmp.Diff(tc.want, RedactURL(tc.in)); d != "" {
+				t.Errorf("RedactURL(%q) (-want +got):\n%s", tc.in, d)
+			}
+		})
+	}
+}
