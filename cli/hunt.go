@@ -59,6 +59,13 @@ func (f *iocFlags) load(e *env) (*intel.Set, error) {
 		if err != nil {
 			return nil, err
 		}
+		if res.Accepted == 0 && res.Rejected > 0 {
+			// Nothing readable at all: the wrong file or format (an HTML
+			// error page, a list given the wrong --ioc-format). Going on
+			// would hunt with one list fewer and report "no match".
+			return nil, fmt.Errorf("%s: not an indicator list (read as %s): none of its %d line(s) gives an address; first: %v",
+				p, res.Format, res.Rejected, &res.Errors[0])
+		}
 		bad += res.Rejected
 		for i, le := range res.Errors {
 			if i == 5 {
@@ -111,7 +118,8 @@ On a table both --summary and --flows print both sections.
 Lists are read in any supported format (detected, or --ioc-format): CSV with
 ip,comment, plain IP/CIDR lists, Spamhaus DROP/EDROP, FireHOL netsets, abuse.ch
 Feodo Tracker and SSLBL CSV, Tor exit lists. Bad lines are reported with
-file and line and skipped. Entries that cover whole private or reserved blocks
+file and line and skipped; a list without a single readable line is an
+error. Entries that cover whole private or reserved blocks
 (the bogon part of feeds like FireHOL level 1) are left out unless
 --keep-reserved.
 

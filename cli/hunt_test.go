@@ -211,6 +211,10 @@ func TestHuntExitCodes(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("192.0.2.1\nnot-an-ip\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	html := filepath.Join(dir, "feed.txt")
+	if err := os.WriteFile(html, []byte("<html><body>404 Not Found</body></html>\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		args    []string
@@ -226,6 +230,8 @@ func TestHuntExitCodes(t *testing.T) {
 		{"unknown format", []string{"hunt", logPath, "--ioc", iocPath, "--ioc-format", "stix"}, 2, "unknown indicator format", false},
 		{"two tables as csv", []string{"hunt", logPath, "--ioc", iocPath, "--flows", "--summary", "-o", "csv"}, 2, "print two tables", false},
 		{"missing list", []string{"hunt", logPath, "--ioc", filepath.Join(dir, "nope.csv")}, 1, "no such file", false},
+		{"no readable line", []string{"hunt", logPath, "--ioc", iocPath, "--ioc", html, "--fail-on-match", "-o", "csv"}, 1, "feed.txt: not an indicator list", false},
+		{"list in the wrong format", []string{"hunt", logPath, "--ioc", iocPath, "--ioc-format", "tor", "--fail-on-match"}, 1, "not an indicator list (read as tor)", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
