@@ -113,3 +113,35 @@ func TestDetectSinkErrorsHideSecrets(t *testing.T) {
 		})
 	}
 }
+
+// TestRulesTestFindsNothing checks that 'rules test' fails when the paths
+// hold no test case, so a mistyped directory cannot pass a CI step.
+func TestRulesTestFindsNothing(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	if err := os.MkdirAll(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rule := "id: x\ntitle: t\nseverity: low\nfilter: dstport = 22\ngroup_by: [srcaddr]\nmeasure: count\nthreshold: 1\nwindow: 1h\n"
+	if err := os.WriteFile(filepath.Join(dir, "x.rule"), []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	noCases := filepath.Join(dir, "none.yaml")
+	if err := os.WriteFile(noCases, []byte("rule_files: [x.rule]\ntests: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		path string
+	}{
+		{"empty directory", empty},
+		{"file without cases", noCases},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errs, code := flowlens(t, "rules", "test", tc.path)
+			if code != 1 || !strings.Contains(errs, "no rule tests found") {
+				t.Errorf("exit %d, stderr %q, stdout %q; want 1 and 'no rule tests found'", code, errs, out)
+			}
+		})
+	}
+}

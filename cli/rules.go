@@ -116,6 +116,10 @@ shipped rule set run.
 			if failed > 0 {
 				return fmt.Errorf("%d of %d rule test(s) failed", failed, len(res))
 			}
+			if len(res) == 0 {
+				// A mistyped or empty directory must not pass a CI step.
+				return fmt.Errorf("no rule tests found in %s (test files are *.yaml with a tests: list)", strings.Join(args, ", "))
+			}
 			fmt.Fprintf(e.stdout, "%d rule test(s) passed\n", len(res))
 			return nil
 		},
