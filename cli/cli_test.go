@@ -148,6 +148,8 @@ func TestExitCodes(t *testing.T) {
 		msg  string
 	}{
 		{"unknown flag", []string{"read", "--bogus", path}, 2, "unknown flag"},
+		{"unknown command", []string{"raed", path}, 2, `unknown command "raed"`},
+		{"unknown subcommand", []string{"inventory", "bogus"}, 2, `unknown command "bogus" for "flowlens inventory"`},
 		{"no source", []string{"read"}, 2, "at least 1 argument"},
 		{"unknown field", []string{"read", "--fields", "srcaddr,nope", path}, 2, `unknown field "nope"`},
 		{"bad output", []string{"read", "-o", "xml", path}, 2, "xml"},

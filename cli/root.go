@@ -58,10 +58,18 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	fmt.Fprintf(stderr, "flowlens: %v\n", err)
 	var ue *UsageError
-	if errors.As(err, &ue) {
+	if errors.As(err, &ue) || isCommandLookupError(root, args, err) {
 		return ExitUsage
 	}
 	return ExitError
+}
+
+// isCommandLookupError reports whether err is cobra's failure to find the
+// command args name ("unknown command"), a usage error that cobra returns
+// untyped. Looking the command up again gives the same error then.
+func isCommandLookupError(root *cobra.Command, args []string, err error) bool {
+	_, _, ferr := root.Find(args)
+	return ferr != nil && ferr.Error() == err.Error()
 }
 
 // matchError is returned by commands that found something and were asked
@@ -97,7 +105,26 @@ func newRoot(e *env) *cobra.Command {
 		newRangesCmd(e),
 		newInventoryCmd(e),
 	)
+	groupsRefuseUnknown(root)
 	return root
+}
+
+// groupsRefuseUnknown makes every command group under c (a command that
+// only holds subcommands, such as inventory) refuse an unknown subcommand
+// with a usage error; cobra would print the group's help and exit 0.
+func groupsRefuseUnknown(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		if sub.HasSubCommands() && !sub.Runnable() {
+			sub.Args = cobra.ArbitraryArgs
+			sub.RunE = func(c *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return usagef("unknown command %q for %q; see '%s --help'", args[0], c.CommandPath(), c.CommandPath())
+				}
+				return c.Help()
+			}
+		}
+		groupsRefuseUnknown(sub)
+	}
 }
 
 // exactArgs and minArgs return usage errors rather than plain ones.
