@@ -114,6 +114,13 @@ func (f *enrichFlags) load(c *cobra.Command) (*enrichers, error) {
 			if err != nil {
 				return nil, err
 			}
+			if l.Skipped > 0 {
+				// A mistyped entry is not on the list: say so, or the
+				// audit and the rules treat that address as unapproved
+				// without a word.
+				fmt.Fprintf(c.ErrOrStderr(), "flowlens: %s: list %s: skipped %d entr(ies) that do not parse as an address or CIDR block (first: %s)\n",
+					p, name, l.Skipped, l.FirstSkipped)
+			}
 			ls = append(ls, l)
 		}
 		s, err := lists.NewSet(ls)

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/flowlens/flowlens/gen"
 )
 
 // enrichReference reads the v2 sample independently and counts, per
@@ -238,5 +240,36 @@ func TestFieldsCommand(t *testing.T) {
 		if _, clash := tokens[f["token"].(string)]; clash {
 			t.Errorf("%v is both a catalog and a derived token", f["token"])
 		}
+	}
+}
+
+// TestAllowListTypoReported checks that an allow-list entry that looks like
+// an address but does not parse is reported with its file and line, for
+// every command that takes --allow, and that the rest of the list is used.
+func TestAllowListTypoReported(t *testing.T) {
+	dir := t.TempDir()
+	logPath, _ := sample(t, dir, "flows.log", func(c *gen.Config) { c.Records = 5000 })
+	list := filepath.Join(dir, "dns.txt")
+	if err := os.WriteFile(list, []byte("# approved resolvers\n9.9.9.9\n1.1.1.300\n8.8.8.0/24\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"top", []string{"top", "dstaddr", logPath, "--allow", "dns=" + list, "--where", "dst.list = dns", "-o", "csv"}},
+		{"egress", []string{"egress", logPath, "--from", "internal", "--allow", "dns=" + list, "-o", "csv"}},
+		{"detect", []string{"detect", logPath, "--rule", "dns-unapproved-resolver", "--allow", "dns=" + list, "-o", "csv"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errs, code := flowlens(t, tc.args...)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s", code, errs)
+			}
+			want := "dns.txt: list dns: skipped 1 entr(ies) that do not parse as an address or CIDR block (first: line 3: 1.1.1.300)"
+			if !strings.Contains(errs, want) {
+				t.Errorf("stderr does not say %q:\n%s", want, errs)
+			}
+		})
 	}
 }

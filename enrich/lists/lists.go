@@ -22,6 +22,9 @@ type List struct {
 	// Skipped counts text lines (or JSON strings that looked like
 	// addresses) that did not parse.
 	Skipped int
+	// FirstSkipped is the first of them ("line 4: 1.1.1.300" for text,
+	// the string for JSON), for messages.
+	FirstSkipped string
 }
 
 // MaxLists is how many lists a Set holds.
@@ -50,7 +53,9 @@ func Parse(name string, data []byte) (List, error) {
 			return l, err
 		}
 	} else {
+		n := 0
 		for line := range bytes.Lines(trim) {
+			n++
 			if i := bytes.IndexByte(line, '#'); i >= 0 {
 				line = line[:i]
 			}
@@ -70,6 +75,9 @@ func Parse(name string, data []byte) (List, error) {
 				addrLike = addrLike || looksLikeAddr(f)
 			}
 			if !found && addrLike {
+				if l.Skipped == 0 {
+					l.FirstSkipped = fmt.Sprintf("line %d: %s", n, s)
+				}
 				l.Skipped++
 			}
 		}
@@ -89,6 +97,9 @@ func (l *List) walk(v any, depth int) error {
 		if p, ok := parsePrefix(x); ok {
 			l.Prefixes = append(l.Prefixes, p)
 		} else if looksLikeAddr(x) && strings.Contains(x, "/") {
+			if l.Skipped == 0 {
+				l.FirstSkipped = fmt.Sprintf("%q", x)
+			}
 			l.Skipped++
 		}
 	case []any:

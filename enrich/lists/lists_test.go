@@ -21,13 +21,14 @@ func prefixStrings(ps []netip.Prefix) []string {
 
 func TestParseFiles(t *testing.T) {
 	tests := []struct {
-		file    string
-		want    []string
-		skipped int
+		file         string
+		want         []string
+		skipped      int
+		firstSkipped string
 	}{
-		{"monitoring.good.json", []string{"18.208.0.0/13", "2600:1f18:24e6:b900::/56", "3.233.144.0/20", "3.233.144.0/20", "34.253.4.72/32", "52.17.48.0/24", "54.172.1.1/32"}, 1},
-		{"partners.good.csv", []string{"192.0.2.10/32", "198.51.100.0/24", "2001:db8:50::/48"}, 1},
-		{"office.good.txt", []string{"203.0.113.0/28", "203.0.113.128/25", "203.0.113.77/32"}, 0},
+		{"monitoring.good.json", []string{"18.208.0.0/13", "2600:1f18:24e6:b900::/56", "3.233.144.0/20", "3.233.144.0/20", "34.253.4.72/32", "52.17.48.0/24", "54.172.1.1/32"}, 1, `"52.5.5/24"`},
+		{"partners.good.csv", []string{"192.0.2.10/32", "198.51.100.0/24", "2001:db8:50::/48"}, 1, "line 5: typo,10.1.2.300,ops"},
+		{"office.good.txt", []string{"203.0.113.0/28", "203.0.113.128/25", "203.0.113.77/32"}, 0, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -40,6 +41,9 @@ func TestParseFiles(t *testing.T) {
 			}
 			if l.Skipped != tc.skipped {
 				t.Errorf("skipped %d, want %d", l.Skipped, tc.skipped)
+			}
+			if l.FirstSkipped != tc.firstSkipped {
+				t.Errorf("first skipped %q, want %q", l.FirstSkipped, tc.firstSkipped)
 			}
 		})
 	}
