@@ -385,3 +385,51 @@ func TestReadWhereAgreesWithTop(t *testing.T) {
 		t.Fatalf("count %q, want %q; %d rows, truth says %d rejected probes", count, want, len(rows), truth.PortScan.Rejected)
 	}
 }
+
+func TestReadFiltersOnDerivedFields(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "flows.log")
+	lines := []string{
+		"2 123456789012 eni-1 10.0.0.1 8.8.8.8 40000 53 17 1 70 1710115200 1710115260 ACCEPT OK",
+		"2 123456789012 eni-1 8.8.8.8 10.0.0.1 53 40000 17 1 90 1710115200 1710115260 ACCEPT OK",
+		"2 123456789012 eni-2 192.168.1.1 172.16.0.5 40001 443 6 3 300 1710115200 1710115260 ACCEPT OK",
+		"2 123456789012 eni-3 2606:4700::1111 10.0.0.1 443 40002 6 2 200 1710115200 1710115260 ACCEPT OK",
+		"2 123456789012 eni-3 - - - - - - - 1710115200 1710115260 - NODATA",
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	header := "version,account_id,interface_id,srcaddr,dstaddr,srcport,dstport,protocol,packets,bytes,start,end,action,log_status"
+	for _, tc := range []struct {
+		where string
+		want  []string // srcaddr of the matching records, in order
+	}{
+		{"src.internal", []string{"10.0.0.1", "192.168.1.1"}},
+		{"not src.internal", []string{"8.8.8.8", "2606:4700::1111"}},
+		{"src.internal and dst.internal", []string{"192.168.1.1"}},
+		{"dst.internal and dstport > 1024", []string{"8.8.8.8", "2606:4700::1111"}},
+	} {
+		t.Run(tc.where, func(t *testing.T) {
+			out := must(t, "read", "-o", "csv", "--where", tc.where, path)
+			rows := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			if rows[0] != header {
+				t.Fatalf("header %q, want the format's fields %q", rows[0], header)
+			}
+			var got []string
+			for _, r := range rows[1:] {
+				got = append(got, strings.Split(r, ",")[3])
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("read --where %q (-want +got):\n%s", tc.where, diff)
+			}
+			count := must(t, "read", "--count", "--where", tc.where, path)
+			if want := fmt.Sprintf("%d records match of %d records, 0 bad, 1 inputs\n", len(tc.want), len(lines)); count != want {
+				t.Errorf("count %q, want %q", count, want)
+			}
+			q := decodeJSON(t, must(t, "query", "SELECT count(*) AS n FROM flows", path, "--where", tc.where, "-o", "json"))
+			if n := q[0]["n"].(json.Number).String(); n != fmt.Sprint(len(tc.want)) {
+				t.Errorf("query over the same file counts %s, read %d", n, len(tc.want))
+			}
+		})
+	}
+}

@@ -42,12 +42,22 @@ the records as a table, CSV, JSON, NDJSON or Parquet.`,
 			if err := sf.prepare(time.Now()); err != nil {
 				return err
 			}
+			// Derived fields the filter reads are filled, as top and query
+			// do over SOURCE files; without that they would be NULL and
+			// match nothing.
+			done, err := sf.loadFill(c, e, schema.Set{}, false)
+			if err != nil {
+				return err
+			}
+			defer done()
+			fill := sf.filler()
 			if count {
 				var kept int64
 				rep, err := readSources(c.Context(), e, &sf.sourceFlags, args, sf.want(schema.SetOf(schema.FVersion)), source.SinkFunc(func(b *flowlog.Batch) error {
 					if !sf.filtered() {
 						return nil
 					}
+					filled(fill, b)
 					for i := 0; i < b.N; i++ {
 						if sf.keep(b, i) {
 							kept++
@@ -78,6 +88,7 @@ the records as a table, CSV, JSON, NDJSON or Parquet.`,
 			var n int64
 			sink := func(b *flowlog.Batch) error {
 				if sf.filtered() {
+					filled(fill, b)
 					kept.Reset(b.Present)
 					kept.Format, kept.Source, kept.Line = b.Format, b.Source, b.Line
 					for i := 0; i < b.N; i++ {
@@ -139,10 +150,13 @@ the records as a table, CSV, JSON, NDJSON or Parquet.`,
 	c.Flags().StringVar(&fields, "fields", "", "comma-separated fields to print, in order (default: the input's fields)")
 	c.Flags().Int64Var(&limit, "limit", 0, "stop after N records")
 	c.Flags().BoolVar(&count, "count", false, "only count good and bad records")
+	sf.registerFill(c)
 	return c
 }
 
-// formatColumns lists the known fields of the batch's format, in its order.
+// formatColumns lists the known fields of the batch's format, in its order,
+// then the other parsed fields present; derived fields (filled for a
+// filter) are not printed.
 func formatColumns(b *flowlog.Batch) []int {
 	var cols []int
 	if b.Format != nil {
@@ -153,6 +167,9 @@ func formatColumns(b *flowlog.Batch) []int {
 		}
 	}
 	for _, id := range b.Present.IDs() {
+		if schema.IsDerived(id) {
+			continue
+		}
 		found := false
 		for _, c := range cols {
 			found = found || c == id
