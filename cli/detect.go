@@ -212,6 +212,9 @@ func runDetect(c *cobra.Command, e *env, sf *storeFlags, df *detectFlags, args [
 	}
 	var flows store.Store
 	var alerts alert.Store
+	// kept says whether alerts outlive this run (a database, not the
+	// in-memory store of SOURCE files), so failed deliveries are retried.
+	kept := true
 	if len(args) == 0 {
 		cfg, err := sf.duckConfig()
 		if err != nil {
@@ -250,7 +253,8 @@ func runDetect(c *cobra.Command, e *env, sf *storeFlags, df *detectFlags, args [
 		}
 		opt.FollowUpArgs = strings.Join(quoted, " ")
 		alerts = st.(alert.Store)
-		if c.Flags().Changed("db") {
+		kept = c.Flags().Changed("db")
+		if kept {
 			as, _, err := sf.openWritable()
 			if err != nil {
 				return err
@@ -286,6 +290,9 @@ func runDetect(c *cobra.Command, e *env, sf *storeFlags, df *detectFlags, args [
 	}
 	summarizeDetect(e, rep, res, len(redeliver), time.Since(start))
 	if res.DeliveryErr != nil {
+		if !kept {
+			return fmt.Errorf("alert delivery failed (the alerts were held in memory only: give --db to keep them and send them again on a later run): %w", res.DeliveryErr)
+		}
 		return fmt.Errorf("alert delivery failed (the alerts are stored and will be sent again on the next run): %w", res.DeliveryErr)
 	}
 	if df.failOnAlert && len(res.New) > 0 {

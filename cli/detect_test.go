@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -100,6 +101,7 @@ func TestDetectSinkErrorsHideSecrets(t *testing.T) {
 		{"slack URL without scheme", []string{"--slack", "hooks.slack.com/services/T0/B0/SECRET"}, 2},
 		{"unreachable webhook", []string{"--webhook", dead + "/hook/SECRET?token=SECRET", "--webhook-attempts", "1"}, 1},
 		{"unreachable slack", []string{"--slack", dead + "/services/T0/B0/SECRET", "--webhook-attempts", "1"}, 1},
+		{"unreachable webhook, alerts kept", []string{"--webhook", dead + "/hook/SECRET", "--webhook-attempts", "1", "--db", filepath.Join(t.TempDir(), "a.duckdb")}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"detect", logPath, "--rule", "portscan-vertical", "-o", "csv"}, tc.args...)
@@ -109,6 +111,13 @@ func TestDetectSinkErrorsHideSecrets(t *testing.T) {
 			}
 			if strings.Contains(errs, "SECRET") {
 				t.Errorf("stderr shows the secret:\n%s", errs)
+			}
+			kept := slices.Contains(tc.args, "--db")
+			if code == 1 && !kept && !strings.Contains(errs, "held in memory only: give --db") {
+				t.Errorf("a failed delivery without --db does not say the alerts are not kept:\n%s", errs)
+			}
+			if code == 1 && kept && !strings.Contains(errs, "stored and will be sent again") {
+				t.Errorf("a failed delivery with --db does not say the alerts are kept:\n%s", errs)
 			}
 		})
 	}
