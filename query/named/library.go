@@ -11,6 +11,7 @@ var library = []Query{
 		Name: "accepted-traffic", Group: "athena",
 		Description: "Flows that security groups and network ACLs accepted, newest first.",
 		Params:      []Param{limitParam("100")},
+		Needs:       []string{"action"},
 		SQL: `SELECT {{ts "start"}} AS start_time, interface_id, srcaddr, srcport, dstaddr, dstport, protocol, packets, bytes, action
 FROM {{flows}} WHERE action = 'ACCEPT'
 ORDER BY start DESC LIMIT {{p "limit"}}`,
@@ -41,6 +42,7 @@ FROM {{flows}} WHERE srcaddr LIKE '%:%' OR dstaddr LIKE '%:%'`,
 		Name: "rejected-tcp-traffic", Group: "athena",
 		Description: "TCP connections rejected by security groups or network ACLs, by source, destination and port.",
 		Params:      []Param{limitParam("100")},
+		Needs:       []string{"action"},
 		SQL: `SELECT srcaddr, dstaddr, dstport, count(*) AS flows, sum(packets) AS packets,
   {{ts "min(start)"}} AS first_seen, {{ts "max(\"end\")"}} AS last_seen
 FROM {{flows}} WHERE action = 'REJECT' AND protocol = 6
@@ -50,6 +52,7 @@ GROUP BY srcaddr, dstaddr, dstport ORDER BY flows DESC, srcaddr, dstaddr, dstpor
 		Name: "rejected-traffic", Group: "athena",
 		Description: "All traffic rejected by security groups or network ACLs, newest first.",
 		Params:      []Param{limitParam("100")},
+		Needs:       []string{"action"},
 		SQL: `SELECT {{ts "start"}} AS start_time, interface_id, srcaddr, srcport, dstaddr, dstport, protocol, packets, bytes
 FROM {{flows}} WHERE action = 'REJECT'
 ORDER BY start DESC LIMIT {{p "limit"}}`,
@@ -204,6 +207,7 @@ GROUP BY srcaddr ORDER BY records DESC, srcaddr LIMIT {{p "limit"}}`,
 	{
 		Name: "skipdata-per-hour", Group: "insights",
 		Description: "SKIPDATA records (flow records AWS could not capture) per hour and interface: gaps in coverage.",
+		Needs:       []string{"log_status"},
 		SQL: `SELECT {{hour "start"}} AS hour, interface_id, count(*) AS skipdata_records
 FROM {{flows}} WHERE log_status = 'SKIPDATA'
 GROUP BY 1, 2 ORDER BY 1, 2`,
@@ -212,6 +216,7 @@ GROUP BY 1, 2 ORDER BY 1, 2`,
 		Name: "rejects-by-source", Group: "insights",
 		Description: "Sources with rejected traffic, by rejected records.",
 		Params:      []Param{limitParam("20")},
+		Needs:       []string{"action"},
 		SQL: `SELECT srcaddr, count(*) AS rejected, count(DISTINCT dstport) AS ports, count(DISTINCT dstaddr) AS hosts
 FROM {{flows}} WHERE action = 'REJECT'
 GROUP BY srcaddr ORDER BY rejected DESC, srcaddr LIMIT {{p "limit"}}`,
