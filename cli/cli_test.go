@@ -474,3 +474,30 @@ func TestNamedQueriesSayWhatTheDataLacks(t *testing.T) {
 		})
 	}
 }
+
+// TestRestrictionsOnSQLOverTheDatabase: --where and --since reach SQL that
+// starts with WITH written any way (on its own line, after a comment).
+func TestRestrictionsOnSQLOverTheDatabase(t *testing.T) {
+	dir := t.TempDir()
+	path, truth := sample(t, dir, "flows.log", nil)
+	db := filepath.Join(dir, "flows.duckdb")
+	must(t, "ingest", "--db", db, path)
+	where := fmt.Sprintf("src = %s and reject", truth.PortScan.Scanner)
+	want := fmt.Sprint(truth.PortScan.Rejected)
+	for _, tc := range []struct{ name, sql string }{
+		{"plain", "SELECT count(*) AS n FROM flows"},
+		{"with", "WITH x AS (SELECT count(*) AS n FROM flows) SELECT n FROM x"},
+		{"with on its own line", "WITH\nx AS (SELECT count(*) AS n FROM flows)\nSELECT n FROM x"},
+		{"lower case, tab", "with\tx as (select count(*) as n from flows) select n from x"},
+		{"after a comment", " -- rejected probes\nWITH x AS (SELECT count(*) AS n FROM flows) SELECT n FROM x"},
+		{"block comment, recursive", "/* c */ WITH RECURSIVE x AS (SELECT count(*) AS n FROM flows) SELECT n FROM x"},
+		{"comment after with", "WITH /* c */ x AS (SELECT count(*) AS n FROM flows) SELECT n FROM x"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows := decodeJSON(t, must(t, "query", tc.sql, "--db", db, "--where", where, "-o", "json"))
+			if got := rows[0]["n"].(json.Number).String(); got != want {
+				t.Errorf("count %s, want the %s rejected probes of the port scan", got, want)
+			}
+		})
+	}
+}

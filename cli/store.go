@@ -206,17 +206,60 @@ func (f *storeFlags) withFlows(query string, args []any) (string, []any) {
 	}
 	cond, cargs := f.condition()
 	cte := fmt.Sprintf("flows AS (SELECT * FROM main.%s WHERE %s)", store.Table, cond)
-	trimmed := strings.TrimSpace(query)
-	upper := strings.ToUpper(trimmed)
-	switch {
-	case strings.HasPrefix(upper, "WITH RECURSIVE "):
-		query = "WITH RECURSIVE " + cte + ", " + trimmed[len("WITH RECURSIVE "):]
-	case strings.HasPrefix(upper, "WITH "):
-		query = "WITH " + cte + ", " + trimmed[len("WITH "):]
-	default:
-		query = "WITH " + cte + " " + trimmed
+	lead, rest := skipSQLSpace(query)
+	if kw, ok := sqlKeyword(rest, "WITH"); ok {
+		head := "WITH "
+		lead2, after := skipSQLSpace(kw)
+		if kw2, ok := sqlKeyword(after, "RECURSIVE"); ok {
+			head, lead2, after = "WITH RECURSIVE ", "", kw2
+		}
+		query = lead + head + cte + ", " + lead2 + after
+	} else {
+		query = "WITH " + cte + " " + lead + rest
 	}
 	return query, append(cargs, args...)
+}
+
+// skipSQLSpace splits s into its leading white space and comments (-- to
+// the end of the line, /* ... */) and the rest.
+func skipSQLSpace(s string) (lead, rest string) {
+	i := 0
+	for i < len(s) {
+		switch {
+		case s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\f':
+			i++
+		case strings.HasPrefix(s[i:], "--"):
+			if j := strings.IndexByte(s[i:], '\n'); j >= 0 {
+				i += j + 1
+			} else {
+				i = len(s)
+			}
+		case strings.HasPrefix(s[i:], "/*"):
+			if j := strings.Index(s[i+2:], "*/"); j >= 0 {
+				i += 2 + j + 2
+			} else {
+				i = len(s)
+			}
+		default:
+			return s[:i], s[i:]
+		}
+	}
+	return s, ""
+}
+
+// sqlKeyword reports whether s starts with the keyword kw (any case) as a
+// whole word, and returns what follows it.
+func sqlKeyword(s, kw string) (after string, ok bool) {
+	if len(s) < len(kw) || !strings.EqualFold(s[:len(kw)], kw) {
+		return s, false
+	}
+	if len(s) > len(kw) {
+		c := s[len(kw)]
+		if c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			return s, false
+		}
+	}
+	return s[len(kw):], true
 }
 
 func (f *storeFlags) duckConfig() (duckdb.Config, error) {
