@@ -3,9 +3,11 @@ package cli_test
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -497,6 +499,59 @@ func TestRestrictionsOnSQLOverTheDatabase(t *testing.T) {
 			rows := decodeJSON(t, must(t, "query", tc.sql, "--db", db, "--where", where, "-o", "json"))
 			if got := rows[0]["n"].(json.Number).String(); got != want {
 				t.Errorf("count %s, want the %s rejected probes of the port scan", got, want)
+			}
+		})
+	}
+}
+
+// TestReadCountWithATruncatedGzip: the records before the damage are
+// counted and printed, and the run fails.
+func TestReadCountWithATruncatedGzip(t *testing.T) {
+	dir := t.TempDir()
+	path, truth := sample(t, dir, "flows.log", func(c *gen.Config) { c.Header = false })
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(data)
+	zw.Close()
+	cut := filepath.Join(dir, "cut.log.gz")
+	if err := os.WriteFile(cut, gz.Bytes()[:gz.Len()/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// What survives: the whole lines the standard library inflates before
+	// the end of the data; the partial line after them is one bad record.
+	zr, err := gzip.NewReader(bytes.NewReader(gz.Bytes()[:gz.Len()/2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := io.ReadAll(zr)
+	if err == nil {
+		t.Fatal("the cut gzip reads without an error")
+	}
+	whole := bytes.Count(text, []byte("\n"))
+	bad := 0
+	if len(text) > 0 && text[len(text)-1] != '\n' {
+		bad = 1
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"cut only", []string{cut}, fmt.Sprintf("%d records, %d bad, 1 inputs\n", whole, bad)},
+		{"cut and whole", []string{cut, path}, fmt.Sprintf("%d records, %d bad, 2 inputs\n", whole+truth.Stats.Records, bad)},
+		{"filtered", []string{cut, "--where", "version = 2"}, fmt.Sprintf("%d records match of %d records, %d bad, 1 inputs\n", whole, whole, bad)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errs, code := flowlens(t, append([]string{"read", "--count"}, tc.args...)...)
+			if code != 1 || !strings.Contains(errs, "could not be read completely") {
+				t.Errorf("exit %d, stderr %q; want 1 and the input named as cut short", code, errs)
+			}
+			if out != tc.want {
+				t.Errorf("stdout %q, want %q", out, tc.want)
 			}
 		})
 	}

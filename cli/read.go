@@ -65,14 +65,17 @@ the records as a table, CSV, JSON, NDJSON or Parquet.`,
 					}
 					return nil
 				}))
-				if err != nil {
+				// With inputs cut short, the counts of what was read are
+				// still printed, and the run still fails.
+				var ie *incompleteError
+				if err != nil && !errors.As(err, &ie) {
 					return err
 				}
 				if sf.filtered() {
 					fmt.Fprintf(e.stdout, "%d records match of ", kept)
 				}
 				fmt.Fprintf(e.stdout, "%d records, %d bad, %d inputs\n", rep.Total.Records, rep.Total.Bad, len(rep.Inputs))
-				return nil
+				return err
 			}
 			ofmt, err := outputFormat(sf.output, e)
 			if err != nil {

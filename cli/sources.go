@@ -128,9 +128,18 @@ func readInputs(ctx context.Context, e *env, f *sourceFlags, inputs []source.Inp
 		return rep, err
 	}
 	if rep.Failed > 0 {
-		return rep, fmt.Errorf("%d of %d input(s) could not be read completely", rep.Failed, len(inputs))
+		return rep, &incompleteError{failed: rep.Failed, inputs: len(inputs)}
 	}
 	return rep, nil
+}
+
+// incompleteError says that some inputs could not be read to their end (a
+// truncated gzip, a read error); the records before the damage were
+// delivered and the report counts them.
+type incompleteError struct{ failed, inputs int }
+
+func (e *incompleteError) Error() string {
+	return fmt.Sprintf("%d of %d input(s) could not be read completely", e.failed, e.inputs)
 }
 
 // expander resolves the SOURCE arguments of one URL scheme into inputs.
