@@ -423,3 +423,31 @@ func TestRedactURL(t *testing.T) {
 		})
 	}
 }
+
+// TestURLErrorsNameTheSink checks that a bad URL is called a Slack URL
+// when it was given for Slack, and a webhook URL otherwise.
+func TestURLErrorsNameTheSink(t *testing.T) {
+	for _, tc := range []struct {
+		name, url, want string
+		sink            func(alert.HTTPConfig) (alert.Sink, error)
+	}{
+		{"slack without scheme", "hooks.slack.com/services/T/B/X", "Slack URL (URL redacted): want http:// or https://",
+			func(c alert.HTTPConfig) (alert.Sink, error) { return alert.NewSlack(c) }},
+		{"slack ftp", "ftp://hooks.example.com/x", "Slack URL ftp://hooks.example.com/…: want http:// or https://",
+			func(c alert.HTTPConfig) (alert.Sink, error) { return alert.NewSlack(c) }},
+		{"webhook ftp", "ftp://hooks.example.com/x", "webhook URL ftp://hooks.example.com/…: want http:// or https://",
+			func(c alert.HTTPConfig) (alert.Sink, error) { return alert.NewWebhook(c) }},
+		{"webhook without host", "https:///x", "webhook URL (URL redacted): no host",
+			func(c alert.HTTPConfig) (alert.Sink, error) { return alert.NewWebhook(c) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.sink(fast(tc.url))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if d := cmp.Diff(tc.want, err.Error()); d != "" {
+				t.Errorf("error (-want +got):\n%s", d)
+			}
+		})
+	}
+}

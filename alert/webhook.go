@@ -33,6 +33,9 @@ type HTTPConfig struct {
 	Client *http.Client
 	// Header holds extra request headers (e.g. Authorization).
 	Header http.Header
+
+	// what names the URL in messages: "webhook URL" or "Slack URL".
+	what string
 }
 
 // DefaultHTTPConfig returns the defaults for url.
@@ -62,18 +65,27 @@ func (c HTTPConfig) withDefaults() HTTPConfig {
 
 // Validate checks the URL: http or https, with a host. The error shows the
 // URL redacted (RedactURL), and not the parser's message, which may quote
-// part of it.
+// part of it. It calls the URL a "webhook URL"; NewSlack's check calls it
+// a "Slack URL".
 func (c HTTPConfig) Validate() error {
 	u, err := url.Parse(c.URL)
 	switch {
 	case err != nil:
-		return fmt.Errorf("webhook URL %s: does not parse as a URL", RedactURL(c.URL))
+		return fmt.Errorf("%s %s: does not parse as a URL", c.urlName(), RedactURL(c.URL))
 	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("webhook URL %s: want http:// or https://", RedactURL(c.URL))
+		return fmt.Errorf("%s %s: want http:// or https://", c.urlName(), RedactURL(c.URL))
 	case u.Host == "":
-		return fmt.Errorf("webhook URL %s: no host", RedactURL(c.URL))
+		return fmt.Errorf("%s %s: no host", c.urlName(), RedactURL(c.URL))
 	}
 	return nil
+}
+
+// urlName is how messages name the URL.
+func (c HTTPConfig) urlName() string {
+	if c.what == "" {
+		return "webhook URL"
+	}
+	return c.what
 }
 
 // RedactURL returns raw with what may be a secret left out: user
@@ -156,7 +168,7 @@ func (c *HTTPConfig) once(ctx context.Context, body []byte, idempotencyKey strin
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("webhook URL %s: does not parse as a URL", RedactURL(c.URL))
+		return fmt.Errorf("%s %s: does not parse as a URL", c.urlName(), RedactURL(c.URL))
 	}
 	for k, vs := range c.Header {
 		for _, v := range vs {
@@ -248,8 +260,9 @@ type Slack struct {
 
 var _ Sink = (*Slack)(nil)
 
-// NewSlack returns a Slack sink.
+// NewSlack returns a Slack sink. Its errors call the URL a "Slack URL".
 func NewSlack(cfg HTTPConfig) (*Slack, error) {
+	cfg.what = "Slack URL"
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -96,12 +96,16 @@ func TestDetectSinkErrorsHideSecrets(t *testing.T) {
 		name string
 		args []string
 		code int
+		// say is a part of stderr expected ("" for none).
+		say string
 	}{
-		{"unknown sink kind", []string{"--sink", "slak:https://hooks.slack.com/services/T0/B0/SECRET"}, 2},
-		{"slack URL without scheme", []string{"--slack", "hooks.slack.com/services/T0/B0/SECRET"}, 2},
-		{"unreachable webhook", []string{"--webhook", dead + "/hook/SECRET?token=SECRET", "--webhook-attempts", "1"}, 1},
-		{"unreachable slack", []string{"--slack", dead + "/services/T0/B0/SECRET", "--webhook-attempts", "1"}, 1},
-		{"unreachable webhook, alerts kept", []string{"--webhook", dead + "/hook/SECRET", "--webhook-attempts", "1", "--db", filepath.Join(t.TempDir(), "a.duckdb")}, 1},
+		{"unknown sink kind", []string{"--sink", "slak:https://hooks.slack.com/services/T0/B0/SECRET"}, 2, "unknown kind"},
+		{"slack URL without scheme", []string{"--slack", "hooks.slack.com/services/T0/B0/SECRET"}, 2, "Slack URL (URL redacted): want http:// or https://"},
+		{"slack sink URL without scheme", []string{"--sink", "slack:hooks.slack.com/services/T0/B0/SECRET"}, 2, "Slack URL (URL redacted)"},
+		{"webhook URL without scheme", []string{"--webhook", "hooks.example.com/SECRET"}, 2, "webhook URL (URL redacted)"},
+		{"unreachable webhook", []string{"--webhook", dead + "/hook/SECRET?token=SECRET", "--webhook-attempts", "1"}, 1, ""},
+		{"unreachable slack", []string{"--slack", dead + "/services/T0/B0/SECRET", "--webhook-attempts", "1"}, 1, ""},
+		{"unreachable webhook, alerts kept", []string{"--webhook", dead + "/hook/SECRET", "--webhook-attempts", "1", "--db", filepath.Join(t.TempDir(), "a.duckdb")}, 1, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"detect", logPath, "--rule", "portscan-vertical", "-o", "csv"}, tc.args...)
@@ -111,6 +115,9 @@ func TestDetectSinkErrorsHideSecrets(t *testing.T) {
 			}
 			if strings.Contains(errs, "SECRET") {
 				t.Errorf("stderr shows the secret:\n%s", errs)
+			}
+			if !strings.Contains(errs, tc.say) {
+				t.Errorf("stderr does not say %q:\n%s", tc.say, errs)
 			}
 			kept := slices.Contains(tc.args, "--db")
 			if code == 1 && !kept && !strings.Contains(errs, "held in memory only: give --db") {
