@@ -169,6 +169,8 @@ func TestExitCodes(t *testing.T) {
 		{"unknown query", []string{"query", "no-such-query", path}, 2, "unknown query"},
 		{"missing param", []string{"query", "ip-timeline", path}, 2, "needs --param addr"},
 		{"bad param", []string{"query", "ip-timeline", "--param", "addr=1.2.3", path}, 2, "not an IP address"},
+		{"negative limit param", []string{"query", "top-talkers", "--param", "limit=-1", path}, 2, "parameter limit: -1 is negative"},
+		{"negative read limit", []string{"read", "--limit", "-5", path}, 2, "--limit -5"},
 		{"runtime sql error", []string{"query", "SELECT CAST('x' AS INTEGER) FROM flows", path}, 1, "Conversion Error"},
 		{"no database", []string{"query", "top-talkers", "--db", filepath.Join(dir, "none.duckdb")}, 1, "no database"},
 	}

@@ -39,6 +39,9 @@ the records as a table, CSV, JSON, NDJSON or Parquet.`,
 			if err != nil {
 				return err
 			}
+			if limit < 0 {
+				return usagef("--limit %d: want a number of records, or 0 for all", limit)
+			}
 			if err := sf.prepare(time.Now()); err != nil {
 				return err
 			}

@@ -176,6 +176,9 @@ func convert(p Param, v string) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%q is not an integer", v)
 		}
+		if n < 0 {
+			return nil, fmt.Errorf("%d is negative", n)
+		}
 		return n, nil
 	case PIP:
 		a, err := netip.ParseAddr(v)
