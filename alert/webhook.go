@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flowlens/flowlens/internal/redact"
 )
 
 // HTTPConfig configures the delivery of an HTTP sink.
@@ -92,28 +93,13 @@ func (c HTTPConfig) urlName() string {
 // information, the path and the query (a Slack incoming webhook's path is
 // its token; many webhooks carry one in the query). The scheme and host
 // stay, so a message still says where delivery went; "/…" marks what was
-// left out. Text that does not parse as a URL is replaced as a whole.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "(URL redacted)"
-	}
-	out := u.Scheme + "://" + u.Host
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
-		out += "/…"
-	}
-	return out
-}
+// left out. Text that does not parse as a URL is replaced as a whole. It
+// is redact.Origin.
+func RedactURL(raw string) string { return redact.Origin(raw) }
 
 // redactErr replaces the full URL that net/http puts in its errors
 // (*url.Error) with the redacted one.
-func redactErr(err error, raw string) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		ue.URL = RedactURL(raw)
-	}
-	return err
-}
+func redactErr(err error, raw string) error { return redact.Error(err, RedactURL(raw)) }
 
 // httpStatusError is a non-2xx answer.
 type httpStatusError struct {

@@ -41,6 +41,15 @@ func TestRangesUpdate(t *testing.T) {
 	if _, _, code := flowlens(t, "ranges", "update", "--url", srv.URL+"/x", "--file", filepath.Join(cache, "other", "r.json"), "--timeout", "1ns"); code != 1 {
 		t.Errorf("timed-out update: exit %d, want 1", code)
 	}
+	// Credentials in the URL show in no error.
+	closed := httptest.NewServer(http.NotFoundHandler())
+	dead := closed.URL
+	closed.Close()
+	secretURL := strings.Replace(dead, "http://", "http://user:PWSECRET@", 1) + "/ip-ranges.json?token=SECRET"
+	_, errs, code := flowlens(t, "ranges", "update", "--url", secretURL, "--file", filepath.Join(cache, "other", "r.json"))
+	if code != 1 || strings.Contains(errs, "SECRET") || !strings.Contains(errs, "http://…@"+strings.TrimPrefix(dead, "http://")+"/ip-ranges.json?…") {
+		t.Errorf("unreachable update with credentials in the URL: exit %d (want 1), stderr %q (want the URL redacted)", code, errs)
+	}
 }
 
 func TestInventoryImportShow(t *testing.T) {

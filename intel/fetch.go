@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/flowlens/flowlens/internal/redact"
 )
 
 // Feed is a downloadable indicator list.
@@ -116,10 +117,7 @@ const (
 // list; on any error the old copy stays.
 func (f *Fetcher) Fetch(ctx context.Context, feed Feed) (Meta, Status, error) {
 	fail := func(err error) (Meta, Status, error) {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			ue.URL = RedactURL(feed.URL)
-		}
+		err = redact.Error(err, RedactURL(feed.URL))
 		return Meta{}, "", fmt.Errorf("intel update %s (%s): %w", feed.Name, RedactURL(feed.URL), err)
 	}
 	if err := os.MkdirAll(f.Dir, 0o755); err != nil {
@@ -194,22 +192,8 @@ func (f *Fetcher) Fetch(ctx context.Context, feed Feed) (Meta, Status, error) {
 // RedactURL returns raw without what commonly holds a feed's credentials:
 // the user information and the query (an API key), which become "…". The
 // scheme, host and path stay, so messages still say which feed it is. Text
-// that does not parse as a URL is replaced as a whole.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "(URL redacted)"
-	}
-	out := u.Scheme + "://"
-	if u.User != nil {
-		out += "…@"
-	}
-	out += u.Host + u.EscapedPath()
-	if u.RawQuery != "" || u.ForceQuery {
-		out += "?…"
-	}
-	return out
-}
+// that does not parse as a URL is replaced as a whole. It is redact.URL.
+func RedactURL(raw string) string { return redact.URL(raw) }
 
 func mustJSON(v any) []byte {
 	b, err := json.MarshalIndent(v, "", "  ")

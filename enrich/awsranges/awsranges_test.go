@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -172,4 +173,55 @@ func BenchmarkLookup(b *testing.B) {
 		}
 	}
 	_ = n
+}
+
+// TestFetchErrorsHideCredentials checks that the user information and
+// query of the URL (credentials, a presigned signature) show in no error,
+// while the host and path still do.
+func TestFetchErrorsHideCredentials(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/down/ip-ranges.json":
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+		case "/html/ip-ranges.json":
+			w.Write([]byte("<html>login</html>"))
+		}
+	}))
+	defer srv.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	withSecrets := func(base, path string) string {
+		return strings.Replace(base, "http://", "http://user:PWSECRET@", 1) + path + "?X-Amz-Signature=SIGSECRET&token=SECRET"
+	}
+	host := strings.TrimPrefix(srv.URL, "http://")
+	for _, tc := range []struct {
+		name   string
+		url    string
+		client *http.Client
+		want   []string
+	}{
+		{"HTTP 503", withSecrets(srv.URL, "/down/ip-ranges.json"), srv.Client(), []string{"HTTP 503", "http://…@" + host + "/down/ip-ranges.json?…"}},
+		{"not a document", withSecrets(srv.URL, "/html/ip-ranges.json"), srv.Client(), []string{"http://…@" + host + "/html/ip-ranges.json?…"}},
+		{"connection refused", withSecrets(closedURL, "/ip-ranges.json"), nil, []string{"refused", "http://…@" + strings.TrimPrefix(closedURL, "http://") + "/ip-ranges.json?…"}},
+		{"timeout", withSecrets(srv.URL, "/down/ip-ranges.json"), &http.Client{Timeout: time.Nanosecond}, []string{"http://…@" + host + "/down/ip-ranges.json?…"}},
+		{"unparseable", "http://user:PWSECRET@[::1/ip-ranges.json?token=SECRET", nil, []string{"ip-ranges (URL redacted): not a valid URL"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "ip-ranges.json")
+			_, err := Fetch(context.Background(), tc.client, tc.url, path)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "SECRET") {
+				t.Errorf("error shows a secret: %s", msg)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q lacks %q", msg, w)
+				}
+			}
+		})
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+
+	"github.com/flowlens/flowlens/internal/redact"
 )
 
 // maxDocument bounds a downloaded document (the real one is about 2 MB).
@@ -15,32 +17,36 @@ const maxDocument = 64 << 20
 
 // Fetch downloads ip-ranges.json from url, checks that it parses, and
 // replaces the file at path atomically. It returns the parsed ranges.
+// Errors name the URL without its user information and query
+// (redact.URL), which may hold credentials.
 func Fetch(ctx context.Context, client *http.Client, url, path string) (*Ranges, error) {
 	if client == nil {
 		client = http.DefaultClient
 	}
+	shown := redact.URL(url)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, fmt.Errorf("ip-ranges %s: %w", url, err)
+		// The parser's message may quote part of the URL.
+		return nil, fmt.Errorf("ip-ranges %s: not a valid URL", shown)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("ip-ranges %s: %w", url, err)
+		return nil, fmt.Errorf("ip-ranges %s: %w", shown, redact.Error(err, shown))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("ip-ranges %s: HTTP %s", url, resp.Status)
+		return nil, fmt.Errorf("ip-ranges %s: HTTP %s", shown, resp.Status)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument+1))
 	if err != nil {
-		return nil, fmt.Errorf("ip-ranges %s: %w", url, err)
+		return nil, fmt.Errorf("ip-ranges %s: %w", shown, redact.Error(err, shown))
 	}
 	if len(data) > maxDocument {
-		return nil, fmt.Errorf("ip-ranges %s: larger than %d bytes", url, maxDocument)
+		return nil, fmt.Errorf("ip-ranges %s: larger than %d bytes", shown, maxDocument)
 	}
 	r, err := Parse(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", url, err)
+		return nil, fmt.Errorf("%s: %w", shown, err)
 	}
 	if err := writeAtomic(path, data); err != nil {
 		return nil, err
