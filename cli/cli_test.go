@@ -558,3 +558,48 @@ func TestReadCountWithATruncatedGzip(t *testing.T) {
 		})
 	}
 }
+
+// TestTimeRangeWithinASecond: record times are whole seconds; a --since or
+// --until within a second keeps exactly the records whose capture window
+// overlaps the range given.
+func TestTimeRangeWithinASecond(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "flows.log")
+	// start-end per record: [0,1] [1,1] [1,2] [2,3] seconds after t0.
+	const t0 = 1710115200
+	var lines []string
+	for i, w := range [][2]int64{{0, 1}, {1, 1}, {1, 2}, {2, 3}} {
+		lines = append(lines, fmt.Sprintf("2 123456789012 eni-1 10.0.0.%d 10.0.1.1 1 2 6 1 10 %d %d ACCEPT OK", i+1, t0+w[0], t0+w[1]))
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	at := func(sec int64, ms int) string {
+		return time.Unix(t0+sec, int64(ms)*1e6).UTC().Format(time.RFC3339Nano)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string // srcaddr of the records kept
+	}{
+		{"since within second 1", []string{"--since", at(1, 500)}, []string{"10.0.0.3", "10.0.0.4"}},
+		{"until within second 1", []string{"--until", at(1, 500)}, []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"}},
+		{"until on second 1", []string{"--until", at(1, 0)}, []string{"10.0.0.1"}},
+		{"both within second 1", []string{"--since", at(1, 200), "--until", at(1, 700)}, []string{"10.0.0.3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, cmd := range [][]string{
+				{"read", "-o", "json", "--fields", "srcaddr", path},
+				{"query", "SELECT srcaddr FROM flows ORDER BY srcaddr", "-o", "json", path},
+			} {
+				var got []string
+				for _, r := range decodeJSON(t, must(t, append(cmd, tc.args...)...)) {
+					got = append(got, r["srcaddr"].(string))
+				}
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("%s %v (-want +got):\n%s", cmd[0], tc.args, diff)
+				}
+			}
+		})
+	}
+}

@@ -97,15 +97,17 @@ func (f *storeFlags) prepare(now time.Time) error {
 	if f.to, err = parseTimeFlag("--until", f.until, now); err != nil {
 		return err
 	}
-	if f.from != 0 && f.to != 0 && f.to <= f.from {
-		return usagef("--until must be after --since")
+	if f.from != 0 && f.to != 0 && f.to < f.from {
+		return usagef("--until must not be before --since")
 	}
 	f.timeFilter = f.from != 0 || f.to != 0
 	return nil
 }
 
 // parseTimeFlag accepts RFC 3339, a date, or a duration back from now
-// (with d for days).
+// (with d for days). Record times are whole seconds, so a time within a
+// second is rounded up: "end >= since" and "start < until" then hold for
+// the epoch exactly when they hold for the time given.
 func parseTimeFlag(name, s string, now time.Time) (int64, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -113,7 +115,7 @@ func parseTimeFlag(name, s string, now time.Time) (int64, error) {
 	}
 	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.Unix(), nil
+			return ceilUnix(t), nil
 		}
 	}
 	d := s
@@ -125,7 +127,15 @@ func parseTimeFlag(name, s string, now time.Time) (int64, error) {
 	if err != nil || dur <= 0 {
 		return 0, usagef("%s %q: want RFC 3339 (2024-03-11T10:00:00Z), a date, or a duration like 24h or 7d", name, s)
 	}
-	return now.Add(-dur * mult).Unix(), nil
+	return ceilUnix(now.Add(-dur * mult)), nil
+}
+
+// ceilUnix is t in epoch seconds, rounded up.
+func ceilUnix(t time.Time) int64 {
+	if t.Nanosecond() != 0 {
+		return t.Unix() + 1
+	}
+	return t.Unix()
 }
 
 // want adds the fields the restrictions read.
