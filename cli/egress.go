@@ -667,7 +667,11 @@ func resolveRows(ctx context.Context, e *env, r *resolve.Resolver, rows []egress
 		rows[i].names = names[rows[i].dst]
 	}
 	st := r.Stats()
-	fmt.Fprintf(e.stderr, "flowlens: resolve: %d from cache, %d PTR queries, %d TLS handshakes, %d timeouts\n", st.CacheHits, st.PTRQueries, st.TLSDials, st.Timeouts)
+	fmt.Fprintf(e.stderr, "flowlens: resolve: %d from cache, %d PTR queries, %d TLS handshakes, %d timeouts, %d errors", st.CacheHits, st.PTRQueries, st.TLSDials, st.Timeouts, st.Errors)
+	if st.Errors > 0 {
+		fmt.Fprintf(e.stderr, " (%s)", st.ErrorSummary())
+	}
+	fmt.Fprintln(e.stderr)
 	return r.Save()
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/miekg/dns"
 
 	"github.com/flowlens/flowlens/enrich/resolve/resolvetest"
 	"github.com/flowlens/flowlens/flowlog"
@@ -494,5 +495,47 @@ func TestEgressResolveAndAllowlist(t *testing.T) {
 	}
 	if d := cmp.Diff(want, strings.Split(strings.TrimSuffix(out, "\n"), "\n")); d != "" {
 		t.Errorf("allowlist (-want +got):\n%s", d)
+	}
+}
+
+// TestEgressResolveReportsDNSErrors checks that PTR queries a real DNS
+// server on 127.0.0.1 refuses or fails are reported as errors on stderr;
+// they were counted nowhere, so a broken server looked like one that
+// knows no names.
+func TestEgressResolveReportsDNSErrors(t *testing.T) {
+	dir, logPath, invPath, _, truth := auditSample(t, 3000, auditFormat)
+	ref := refEgress(t, readRecords(t, logPath), truth, nil, func(netip.Addr) string { return "" }, func(netip.Addr) string { return "" })
+	dests := map[string]bool{}
+	for _, line := range ref {
+		dests[strings.Split(line, ",")[0]] = true
+	}
+	if len(dests) == 0 {
+		t.Fatal("no egress destination in the sample")
+	}
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	for _, tc := range []struct {
+		name  string
+		rcode int
+		kind  string
+	}{
+		{"refused", dns.RcodeRefused, "ptr refused"},
+		{"servfail", dns.RcodeServerFailure, "ptr servfail"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := resolvetest.StartFailingDNS(t, tc.rcode)
+			_, errs, code := flowlens(t, "egress", logPath, "--inventory", invPath, "--resolve", "--no-tls",
+				"--dns-server", srv.Addr, "--resolve-cache", filepath.Join(dir, tc.name+".json"), "--resolve-rate", "0", "-o", "csv")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			n := len(dests)
+			want := fmt.Sprintf("resolve: 0 from cache, %d PTR queries, 0 TLS handshakes, 0 timeouts, %d errors (%s %d)", n, n, tc.kind, n)
+			if !strings.Contains(errs, want) {
+				t.Errorf("stderr does not say %q:\n%s", want, errs)
+			}
+			if got := srv.Queries.Load(); got != int64(n) {
+				t.Errorf("server saw %d queries, want %d", got, n)
+			}
+		})
 	}
 }

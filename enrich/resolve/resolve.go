@@ -101,6 +101,31 @@ type Stats struct {
 	PTRQueries int64 // PTR queries sent
 	TLSDials   int64 // handshakes attempted
 	Timeouts   int64 // queries or handshakes that timed out
+	// Errors counts the lookups that failed other than by timing out: PTR
+	// queries the server answered with an error code (SERVFAIL, REFUSED,
+	// NOTIMP...) or that failed on the network, and handshakes whose
+	// connection failed (a refused connection or a service that is not TLS
+	// is an answer about the host, not an error). An NXDOMAIN answer is
+	// not an error either.
+	Errors int64
+	// ErrorKinds counts Errors by lookup and status ("ptr refused",
+	// "ptr servfail", "ptr error", "tls error").
+	ErrorKinds map[string]int64
+}
+
+// ErrorSummary renders ErrorKinds as "ptr refused 3, tls error 1", in
+// name order ("" when there were no errors).
+func (s Stats) ErrorSummary() string {
+	kinds := make([]string, 0, len(s.ErrorKinds))
+	for k := range s.ErrorKinds {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = k + " " + strconv.FormatInt(s.ErrorKinds[k], 10)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Resolver names addresses. It is safe for concurrent use.
@@ -110,7 +135,22 @@ type Resolver struct {
 	cache map[netip.Addr]Names
 	dirty bool
 	stats struct{ hits, ptr, tls, timeouts atomic.Int64 }
-	tick  *time.Ticker
+	// errMu guards errKinds, the failed lookups by kind.
+	errMu    sync.Mutex
+	errKinds map[string]int64
+	tick     *time.Ticker
+}
+
+// failed counts a lookup that failed with status (Stats.Errors) and
+// returns status.
+func (r *Resolver) failed(lookup, status string) string {
+	r.errMu.Lock()
+	if r.errKinds == nil {
+		r.errKinds = map[string]int64{}
+	}
+	r.errKinds[lookup+" "+status]++
+	r.errMu.Unlock()
+	return status
 }
 
 // New builds a Resolver and reads its cache file (a missing file is an
@@ -130,7 +170,17 @@ func New(cfg Config) (*Resolver, error) {
 
 // Stats returns the counters so far.
 func (r *Resolver) Stats() Stats {
-	return Stats{r.stats.hits.Load(), r.stats.ptr.Load(), r.stats.tls.Load(), r.stats.timeouts.Load()}
+	st := Stats{CacheHits: r.stats.hits.Load(), PTRQueries: r.stats.ptr.Load(), TLSDials: r.stats.tls.Load(), Timeouts: r.stats.timeouts.Load()}
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
+	if len(r.errKinds) > 0 {
+		st.ErrorKinds = make(map[string]int64, len(r.errKinds))
+		for k, n := range r.errKinds {
+			st.ErrorKinds[k] = n
+			st.Errors += n
+		}
+	}
+	return st
 }
 
 // Resolve names every address, from the cache when it has a fresh answer
@@ -240,7 +290,7 @@ func isTimeout(err error) bool {
 func (r *Resolver) ptr(ctx context.Context, a netip.Addr) ([]string, string) {
 	name, err := dns.ReverseAddr(a.Unmap().String())
 	if err != nil {
-		return nil, "error"
+		return nil, r.failed("ptr", "error")
 	}
 	m := new(dns.Msg)
 	m.SetQuestion(name, dns.TypePTR)
@@ -259,16 +309,20 @@ func (r *Resolver) ptr(ctx context.Context, a netip.Addr) ([]string, string) {
 			r.stats.timeouts.Add(1)
 			return nil, "timeout"
 		}
-		return nil, "error"
+		return nil, r.failed("ptr", "error")
 	}
 	switch in.Rcode {
 	case dns.RcodeSuccess:
 	case dns.RcodeNameError:
 		return nil, "nxdomain"
 	case dns.RcodeServerFailure:
-		return nil, "servfail"
+		return nil, r.failed("ptr", "servfail")
 	default:
-		return nil, strings.ToLower(dns.RcodeToString[in.Rcode])
+		status := strings.ToLower(dns.RcodeToString[in.Rcode])
+		if status == "" {
+			status = "rcode" + strconv.Itoa(in.Rcode)
+		}
+		return nil, r.failed("ptr", status)
 	}
 	var names []string
 	for _, rr := range in.Answer {
@@ -305,7 +359,7 @@ func (r *Resolver) tlsNames(ctx context.Context, a netip.Addr) ([]string, string
 		}
 		var opErr *net.OpError
 		if errors.As(err, &opErr) && opErr.Op == "dial" {
-			return nil, "error"
+			return nil, r.failed("tls", "error")
 		}
 		return nil, "no-tls"
 	}

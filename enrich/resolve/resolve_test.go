@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/miekg/dns"
 
 	"github.com/flowlens/flowlens/enrich/resolve/resolvetest"
 )
@@ -236,5 +237,49 @@ func TestConcurrencyAndRate(t *testing.T) {
 	r2, _ := New(cfg)
 	if _, err := r2.Resolve(ctx, []netip.Addr{netip.MustParseAddr("192.0.2.200")}); err == nil || !strings.Contains(err.Error(), "canceled") {
 		t.Errorf("cancelled resolve: err = %v", err)
+	}
+}
+
+// TestServerErrorsCounted checks that PTR queries a real DNS server on
+// 127.0.0.1 refuses or fails are counted as errors, apart from timeouts
+// and from NXDOMAIN (an answer: no name).
+func TestServerErrorsCounted(t *testing.T) {
+	udp, _ := silent(t)
+	addrs := []netip.Addr{netip.MustParseAddr("203.0.113.9"), netip.MustParseAddr("198.51.100.7"), netip.MustParseAddr("2001:db8::5")}
+	for _, tc := range []struct {
+		name     string
+		server   func(t *testing.T) string
+		status   string
+		errors   int64
+		kinds    map[string]int64
+		timeouts int64
+	}{
+		{"refused", func(t *testing.T) string { return resolvetest.StartFailingDNS(t, dns.RcodeRefused).Addr }, "refused", 3, map[string]int64{"ptr refused": 3}, 0},
+		{"servfail", func(t *testing.T) string { return resolvetest.StartFailingDNS(t, dns.RcodeServerFailure).Addr }, "servfail", 3, map[string]int64{"ptr servfail": 3}, 0},
+		{"not implemented", func(t *testing.T) string { return resolvetest.StartFailingDNS(t, dns.RcodeNotImplemented).Addr }, "notimp", 3, map[string]int64{"ptr notimp": 3}, 0},
+		{"nxdomain is an answer", func(t *testing.T) string { return resolvetest.StartDNS(t, nil).Addr }, "nxdomain", 0, nil, 0},
+		{"no answer is a timeout", func(*testing.T) string { return udp }, "timeout", 0, nil, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.DNSServer, cfg.TLS, cfg.Rate, cfg.Timeout = tc.server(t), false, 0, 300*time.Millisecond
+			r, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := r.Resolve(context.Background(), addrs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range addrs {
+				if got[a].PTRStatus != tc.status || got[a].PTR != nil {
+					t.Errorf("%s: %+v, want status %s and no name", a, got[a], tc.status)
+				}
+			}
+			want := Stats{PTRQueries: 3, Timeouts: tc.timeouts, Errors: tc.errors, ErrorKinds: tc.kinds}
+			if d := cmp.Diff(want, r.Stats()); d != "" {
+				t.Errorf("stats (-want +got):\n%s", d)
+			}
+		})
 	}
 }

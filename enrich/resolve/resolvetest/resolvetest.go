@@ -32,11 +32,6 @@ type DNSServer struct {
 // gets an empty answer, one missing gets NXDOMAIN).
 func StartDNS(t testing.TB, names map[netip.Addr][]string) *DNSServer {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &DNSServer{Addr: pc.LocalAddr().String()}
 	byName := map[string][]string{}
 	present := map[string]bool{}
 	for a, ns := range names {
@@ -44,19 +39,40 @@ func StartDNS(t testing.TB, names map[netip.Addr][]string) *DNSServer {
 		byName[r] = ns
 		present[r] = true
 	}
+	return serveDNS(t, func(m *dns.Msg, q dns.Question) {
+		if q.Qtype != dns.TypePTR || !present[q.Name] {
+			m.Rcode = dns.RcodeNameError
+		}
+		for _, n := range byName[q.Name] {
+			m.Answer = append(m.Answer, &dns.PTR{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 300}, Ptr: dns.Fqdn(n)})
+		}
+	})
+}
+
+// StartFailingDNS answers every query with rcode (dns.RcodeRefused,
+// dns.RcodeServerFailure...) and no records, as a misconfigured or
+// broken resolver does.
+func StartFailingDNS(t testing.TB, rcode int) *DNSServer {
+	t.Helper()
+	return serveDNS(t, func(m *dns.Msg, _ dns.Question) { m.Rcode = rcode })
+}
+
+// serveDNS runs a UDP server on 127.0.0.1 whose answer to each question
+// answer fills in.
+func serveDNS(t testing.TB, answer func(m *dns.Msg, q dns.Question)) *DNSServer {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &DNSServer{Addr: pc.LocalAddr().String()}
 	started := make(chan struct{})
 	s.srv = &dns.Server{PacketConn: pc, NotifyStartedFunc: func() { close(started) },
 		Handler: dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
 			s.Queries.Add(1)
 			m := new(dns.Msg)
 			m.SetReply(req)
-			q := req.Question[0]
-			if q.Qtype != dns.TypePTR || !present[q.Name] {
-				m.Rcode = dns.RcodeNameError
-			}
-			for _, n := range byName[q.Name] {
-				m.Answer = append(m.Answer, &dns.PTR{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 300}, Ptr: dns.Fqdn(n)})
-			}
+			answer(m, req.Question[0])
 			w.WriteMsg(m)
 		})}
 	go s.srv.ActivateAndServe()
