@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flowlens/flowlens/enrich"
 	"github.com/flowlens/flowlens/flowlog"
 	"github.com/flowlens/flowlens/output"
 	"github.com/flowlens/flowlens/schema"
@@ -47,13 +48,17 @@ the records as a table, CSV, JSON, NDJSON or Parquet.`,
 			}
 			// Derived fields the filter reads are filled, as top and query
 			// do over SOURCE files; without that they would be NULL and
-			// match nothing.
-			done, err := sf.loadFill(c, e, schema.Set{}, false)
-			if err != nil {
-				return err
+			// match nothing. The enrichment data is loaded only then: the
+			// records printed carry no derived fields.
+			var fill *enrich.Filler
+			if derivedIn(sf.expr) != (schema.Set{}) {
+				done, err := sf.loadFill(c, e, schema.Set{}, false)
+				if err != nil {
+					return err
+				}
+				defer done()
+				fill = sf.filler()
 			}
-			defer done()
-			fill := sf.filler()
 			if count {
 				var kept int64
 				rep, err := readSources(c.Context(), e, &sf.sourceFlags, args, sf.want(schema.SetOf(schema.FVersion)), source.SinkFunc(func(b *flowlog.Batch) error {
