@@ -104,15 +104,21 @@ func newHuntCmd(e *env) *cobra.Command {
 or destination is an indicator address or inside an indicator CIDR block.
 
 By default hunt prints one summary row per matched address: direction
-(inbound: the indicator connected to us; outbound: we connected to it; or
-both), flows, accepted and rejected counts, packets, bytes, first and last
-seen, the internal hosts involved, and the indicator's lists and comments.
+(who initiated: inbound: the indicator connected to us; outbound: we
+connected to it; or both), flows, accepted and rejected counts, packets,
+bytes, first and last seen, the internal hosts involved, and the
+indicator's lists and comments. A record that looks like a service's answer
+counts with the connection it answers: from a service port (1 to 32767) to
+a higher port of 1024 or more, e.g. 443 -> 48107, or 443 -> 1500 towards a
+NAT gateway. Records without ports (ICMP) count by their own side.
 
 --flows prints the incident-response playbook's inbound/outbound view
-instead: one row per matching flow in start-time order, with the connecting
-(indicator) address and port, the internal address and port, interface,
-protocol, packets, bytes, action, start, end, session seconds, and the
-indicator's lists and comments. A flow between two indicators gives two rows.
+instead: one row per matching flow in start-time order, with the record's
+direction (inbound: the indicator is its source; outbound: its
+destination), the connecting (indicator) address and port, the internal
+address and port, interface, protocol, packets, bytes, action, start, end,
+session seconds, and the indicator's lists and comments. A flow between two
+indicators gives two rows.
 On a table both --summary and --flows print both sections.
 
 Lists are read in any supported format (detected, or --ioc-format): CSV with

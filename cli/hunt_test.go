@@ -131,16 +131,18 @@ func csvBody(t *testing.T, out string) []string {
 func checkSummary(t *testing.T, out string, truth *gen.Truth) {
 	t.Helper()
 	type sum struct {
-		Flows int
-		Bytes int64
-		Hosts string
+		// Direction is who initiated the connections, as planted.
+		Direction string
+		Flows     int
+		Bytes     int64
+		Hosts     string
 	}
 	got := map[string]sum{}
 	for _, r := range decodeJSON(t, out) {
 		flows, _ := strconv.Atoi(fmt.Sprint(r["flows"]))
 		b, _ := strconv.ParseInt(fmt.Sprint(r["bytes"]), 10, 64)
 		hosts, _ := r["hosts"].(string)
-		got[fmt.Sprint(r["ioc_ip"])] = sum{flows, b, hosts}
+		got[fmt.Sprint(r["ioc_ip"])] = sum{fmt.Sprint(r["direction"]), flows, b, hosts}
 		if r["ioc_list"] != "iocs" {
 			t.Errorf("%v: list %v, want iocs", r["ioc_ip"], r["ioc_list"])
 		}
@@ -154,7 +156,10 @@ func checkSummary(t *testing.T, out string, truth *gen.Truth) {
 		for _, h := range e.Hosts {
 			hs = append(hs, h.String())
 		}
-		want[e.IP.String()] = sum{e.Records, e.Bytes, strings.Join(hs, " ")}
+		if e.Direction == "" {
+			t.Fatalf("truth gives no direction for %v, which is in the traffic", e.IP)
+		}
+		want[e.IP.String()] = sum{e.Direction, e.Records, e.Bytes, strings.Join(hs, " ")}
 	}
 	if len(want) == 0 {
 		t.Fatal("truth has no IOC in the traffic")

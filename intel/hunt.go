@@ -2,6 +2,7 @@ package intel
 
 import (
 	"cmp"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -17,6 +18,41 @@ const (
 	// Outbound: the indicator is the destination; we connect to it.
 	Outbound
 )
+
+// Ports of the answer test (IsAnswer).
+const (
+	// EphemeralMin is the lowest port a client side may use: operating
+	// systems pick from 32768 (Linux) or 49152 (Windows) up, but a NAT
+	// gateway picks from 1024 up.
+	EphemeralMin = 1024
+	// ServiceMax is the highest port taken for a service's: the usual
+	// ephemeral ranges of clients start above it.
+	ServiceMax = 32767
+)
+
+// IsAnswer reports whether a record from srcport to dstport looks like a
+// service answering its client, so that the connection was initiated by
+// the record's destination: the source port is a service port (1 to
+// ServiceMax) lower than the destination port, and the destination port
+// is ephemeral (EphemeralMin or more). 443 -> 48107 and 53 -> 1500 (an
+// answer to a NAT gateway) are answers; 48107 -> 443 is not.
+//
+// For two ports at most one direction is an answer, so a request and its
+// answer are never both taken for answers. Records without ports (ICMP,
+// protocols other than TCP, UDP and SCTP: port 0) and records between
+// equal ports are never answers. The test reads ports only: a client on a
+// low NAT port talking to a higher service port (1500 -> 3389) is taken
+// for an answer, and a service on a port above ServiceMax (a scanner
+// reaching 49152) is not recognised when it answers.
+func IsAnswer(srcport, dstport int32) bool {
+	return srcport > 0 && srcport <= ServiceMax && srcport < dstport && dstport >= EphemeralMin
+}
+
+// AnswerSQL renders IsAnswer as a SQL condition over the columns src and
+// dst (quoted identifiers or expressions); a NULL port makes it false.
+func AnswerSQL(src, dst string) string {
+	return fmt.Sprintf("coalesce(%[1]s > 0 AND %[1]s <= %[3]d AND %[1]s < %[2]s AND %[2]s >= %[4]d, false)", src, dst, ServiceMax, EphemeralMin)
+}
 
 func (d Direction) String() string {
 	switch d {
@@ -43,6 +79,8 @@ type Flow struct {
 // Hit is one flow matched on one side: the playbook's inbound/outbound
 // view of it.
 type Hit struct {
+	// Direction is the side of the record the indicator is on, as the
+	// playbook shows it: Inbound when it is the source.
 	Direction Direction
 	// Connect is the indicator side of the flow; Internal the other.
 	Connect, Internal         netip.Addr
@@ -55,6 +93,23 @@ type Hit struct {
 	// Indicators are those containing Connect, most specific first. The
 	// slice is shared with the Set: do not modify it.
 	Indicators []Indicator
+	// Answer says the record looks like a service's answer (IsAnswer):
+	// the connection was initiated by its destination.
+	Answer bool
+}
+
+// Initiator returns the direction of the connection the record belongs
+// to, from the estate's point of view: Inbound when the indicator
+// initiated it, Outbound when we did. It is Direction (the side of the
+// record the indicator is on) unless the record is an answer.
+func (h *Hit) Initiator() Direction {
+	if !h.Answer {
+		return h.Direction
+	}
+	if h.Direction == Inbound {
+		return Outbound
+	}
+	return Inbound
 }
 
 // Summary is what a hunt found for one indicator address.
@@ -63,8 +118,11 @@ type Summary struct {
 	// gets its own summary).
 	Addr netip.Addr
 	// Indicators are those containing Addr, most specific first.
-	Indicators        []Indicator
-	Flows             int
+	Indicators []Indicator
+	Flows      int
+	// Inbound and Outbound count the flows by initiator (Hit.Initiator):
+	// connections the indicator made to us, and ours to it. A service's
+	// answer counts with the connection it answers.
 	Inbound, Outbound int
 	Accepted          int
 	Rejected          int
@@ -75,7 +133,9 @@ type Summary struct {
 	Hosts []netip.Addr
 }
 
-// Direction returns "inbound", "outbound" or "both".
+// Direction returns who initiated the indicator's connections:
+// "inbound" (it connected to us), "outbound" (we connected to it) or
+// "both".
 func (s *Summary) Direction() string {
 	switch {
 	case s.Inbound > 0 && s.Outbound > 0:
@@ -116,16 +176,17 @@ func (h *Hunt) Match(src, dst netip.Addr) bool {
 // indicators gives two). It returns the number of hits.
 func (h *Hunt) Add(f *Flow) int {
 	n := 0
+	answer := IsAnswer(f.SrcPort, f.DstPort)
 	if inds := h.set.Lookup(f.Src); inds != nil {
 		h.record(Hit{Direction: Inbound, Connect: f.Src.Unmap(), Internal: f.Dst.Unmap(), ConnectPort: f.SrcPort, InternalPort: f.DstPort,
 			InterfaceID: f.InterfaceID, Protocol: f.Protocol, Packets: f.Packets, Bytes: f.Bytes, Action: f.Action,
-			Start: f.Start, End: f.End, Indicators: inds})
+			Start: f.Start, End: f.End, Indicators: inds, Answer: answer})
 		n++
 	}
 	if inds := h.set.Lookup(f.Dst); inds != nil {
 		h.record(Hit{Direction: Outbound, Connect: f.Dst.Unmap(), Internal: f.Src.Unmap(), ConnectPort: f.DstPort, InternalPort: f.SrcPort,
 			InterfaceID: f.InterfaceID, Protocol: f.Protocol, Packets: f.Packets, Bytes: f.Bytes, Action: f.Action,
-			Start: f.Start, End: f.End, Indicators: inds})
+			Start: f.Start, End: f.End, Indicators: inds, Answer: answer})
 		n++
 	}
 	if n > 0 {
@@ -142,7 +203,7 @@ func (h *Hunt) record(hit Hit) {
 		h.sums[hit.Connect] = s
 	}
 	s.Flows++
-	if hit.Direction == Inbound {
+	if hit.Initiator() == Inbound {
 		s.Inbound++
 	} else {
 		s.Outbound++
