@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flowlens/flowlens/alert"
+	"github.com/flowlens/flowlens/intel"
 	"github.com/flowlens/flowlens/query/filter"
 	"github.com/flowlens/flowlens/store"
 )
@@ -220,9 +221,13 @@ func (r *Rule) historySeconds() int64 {
 	return 0
 }
 
-// condSQL renders the rule's filter, and where when set, after args.
+// condSQL renders the rule's filter, the answer test of SkipAnswers, and
+// where when set, after args.
 func (r *Rule) condSQL(args []any, where *filter.Expr) (string, []any) {
 	cond, args := r.Expr.AppendSQL(filter.DuckDB{}, args)
+	if r.SkipAnswers {
+		cond = "(" + cond + ") AND NOT " + intel.AnswerSQL(ident("srcport"), ident("dstport"))
+	}
 	if where != nil {
 		var w string
 		w, args = where.AppendSQL(filter.DuckDB{}, args)

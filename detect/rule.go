@@ -124,6 +124,12 @@ type Rule struct {
 	Suppress time.Duration
 	// Samples is the number of sample flows kept per alert (default 3).
 	Samples int
+	// SkipAnswers leaves out the records that look like a service's
+	// answer (intel.IsAnswer on srcport and dstport: from a service port,
+	// 1 to 32767, to a higher port of 1024 or more), so a connection counts
+	// once, under its initiator's key. The filter language cannot compare
+	// two fields, hence a key of its own.
+	SkipAnswers bool
 	// Baseline and NewKey select the optional modes (at most one).
 	Baseline *Baseline
 	NewKey   *NewKey
@@ -171,7 +177,7 @@ func validRuleID(id string) bool {
 
 // ruleKeys lists the keys a rule file may hold, in documentation order.
 var ruleKeys = []string{"id", "title", "severity", "description", "mitre", "filter", "group_by", "measure",
-	"threshold", "window", "lateness", "suppress", "samples", "baseline", "new_key"}
+	"threshold", "window", "lateness", "suppress", "samples", "skip_answers", "baseline", "new_key"}
 
 // yamlError turns a yaml.v3 error into an *Error with its line.
 func yamlError(file string, err error) error {
@@ -314,6 +320,18 @@ func (p *ruleParser) entry(k, v *yaml.Node) error {
 			err = p.errAt(v, "samples: at most 100")
 		}
 		r.Samples = int(n)
+	case "skip_answers":
+		var b string
+		if b, err = p.scalar(key, v); err == nil {
+			switch b {
+			case "true":
+				r.SkipAnswers = true
+			case "false":
+				r.SkipAnswers = false
+			default:
+				err = p.errAt(v, "skip_answers: want true or false, got %q", b)
+			}
+		}
 	case "baseline":
 		err = p.baseline(v)
 	case "new_key":

@@ -1,12 +1,17 @@
 package detect
 
 import (
+	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/flowlens/flowlens/intel"
 )
 
 const goodRule = `id: test-rule
@@ -47,7 +52,7 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"yaml syntax", "id: x\ntitle: a: b\n", "bad.yaml:2: mapping values are not allowed in this context"},
 		{"not a mapping", "- a\n- b\n", "bad.yaml:1: a rule is a mapping of keys (id, title, filter, ...)"},
-		{"unknown key", goodRule + "treshold: 4\n", `bad.yaml:9: unknown key "treshold" (did you mean threshold?); a rule has id, title, severity, description, mitre, filter, group_by, measure, threshold, window, lateness, suppress, samples, baseline, new_key`},
+		{"unknown key", goodRule + "treshold: 4\n", `bad.yaml:9: unknown key "treshold" (did you mean threshold?); a rule has id, title, severity, description, mitre, filter, group_by, measure, threshold, window, lateness, suppress, samples, skip_answers, baseline, new_key`},
 		{"duplicate key", goodRule + "window: 5m\n", "bad.yaml:9: window: given twice (first on line 8)"},
 		{"missing key", "id: x\ntitle: t\nseverity: low\nfilter: tcp\ngroup_by: srcaddr\nmeasure: count\nthreshold: 1\n", "bad.yaml:1: missing required key window"},
 		{"bad severity", "severity: urgent\n", "bad.yaml:1: severity \"urgent\": want one of info, low, medium, high, critical"},
@@ -55,6 +60,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad mitre", "mitre: 1046\n", "bad.yaml:1: mitre \"1046\": want an ATT&CK technique ID such as T1046 or T1110.001"},
 		{"bad threshold", "id: x\nthreshold: many\n", `bad.yaml:2: threshold: want an integer >= 1, got "many"`},
 		{"bad window", "window: 10 minutes\n", `bad.yaml:1: window: duration "10 minutes": want e.g. 30s, 10m, 1h or 7d`},
+		{"bad skip_answers", "skip_answers: yes\n", `bad.yaml:1: skip_answers: want true or false, got "yes"`},
 		{"bad measure", "measure: avg bytes\n", `bad.yaml:1: measure "avg bytes": want count, count_distinct FIELD, sum bytes or sum packets`},
 		{"unknown key field", "group_by: [srcaddr, dstprot]\n", `bad.yaml:1: group_by: unknown field "dstprot"`},
 		{"filter error", "id: x\nfilter: dstprt = 22\n", `bad.yaml:2: filter: unknown field "dstprt" at position 1 (did you mean "dstport"?)`},
@@ -137,5 +143,54 @@ func TestValidRuleID(t *testing.T) {
 		if got := validRuleID(id); got != want {
 			t.Errorf("validRuleID(%q) = %v, want %v", id, got, want)
 		}
+	}
+}
+
+// TestSkipAnswersSQL checks that the SQL form of the answer test that
+// skip_answers adds gives intel.IsAnswer's verdict on every pair of a port
+// grid, and false when a port is NULL.
+func TestSkipAnswersSQL(t *testing.T) {
+	st := memStore(t)
+	ports := []int32{0, 1, 22, 53, 443, 1023, 1024, 1500, 3389, 8080, intel.ServiceMax, intel.ServiceMax + 1, 40000, 49152, 65535}
+	var vals []string
+	want := map[[2]int64]bool{}
+	for _, a := range ports {
+		for _, b := range ports {
+			vals = append(vals, fmt.Sprintf("(%d, %d)", a, b))
+			want[[2]int64{int64(a), int64(b)}] = intel.IsAnswer(a, b)
+		}
+	}
+	q := "SELECT s, d, " + intel.AnswerSQL(`"s"`, `"d"`) + " FROM (VALUES " + strings.Join(vals, ", ") +
+		", (NULL, 40000), (443, NULL), (NULL, NULL)) AS t(s, d)"
+	rows, err := st.Query(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[[2]int64]bool{}
+	nulls := 0
+	for rows.Next() {
+		var s, d sql.NullInt64
+		var ans bool
+		if err := rows.Scan(&s, &d, &ans); err != nil {
+			t.Fatal(err)
+		}
+		if !s.Valid || !d.Valid {
+			nulls++
+			if ans {
+				t.Errorf("NULL port (%v, %v) taken for an answer", s, d)
+			}
+			continue
+		}
+		got[[2]int64{s.Int64, d.Int64}] = ans
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if nulls != 3 {
+		t.Errorf("%d rows with a NULL port, want 3", nulls)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("SQL answer test differs from intel.IsAnswer (-want +got):\n%s", d)
 	}
 }

@@ -289,6 +289,33 @@ func TestRulesOnScenarios(t *testing.T) {
 			}
 		})
 	}
+	// Each planted C2 contact raises one alert, keyed host first: the
+	// answers (to a NAT gateway's ports from 1024 up too) add none.
+	t.Run("threat-intel-contact once per contact", func(t *testing.T) {
+		outbound := 0
+		for _, e := range tr.IOC {
+			if e.Direction != "outbound" || e.Records == 0 {
+				continue
+			}
+			outbound++
+			var want, about []string
+			for _, h := range e.Hosts {
+				want = append(want, key("srcaddr", h, "dstaddr", e.IP))
+			}
+			for _, k := range got["threat-intel-contact"] {
+				if strings.Contains(k, "addr="+e.IP.String()+" ") || strings.HasSuffix(k, "addr="+e.IP.String()) {
+					about = append(about, k)
+				}
+			}
+			sort.Strings(want)
+			if d := cmp.Diff(want, about); d != "" {
+				t.Errorf("alerts about %v (-want +got):\n%s", e.IP, d)
+			}
+		}
+		if outbound == 0 {
+			t.Fatal("no C2 contact planted")
+		}
+	})
 	if _, ok := got["egress-new-destination"]; ok {
 		t.Errorf("egress-new-destination fired on 3 hours of data: %v", got["egress-new-destination"])
 	}
