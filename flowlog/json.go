@@ -189,7 +189,8 @@ func decodeJSONValue(id int, raw json.RawMessage) (struct {
 	} else {
 		text = raw
 	}
-	switch t := schema.Fields[id].Type; t {
+	f := schema.Fields[id]
+	switch t := f.Type; t {
 	case schema.String:
 		return val{s: text}, nil
 	case schema.IP:
@@ -198,13 +199,13 @@ func decodeJSONValue(id int, raw json.RawMessage) (struct {
 		}
 		return val{s: text}, nil
 	default:
-		x, reason := parseInt(text, t)
+		x, reason := parseInt(text, f.Max)
 		if reason == ReasonInteger && !isString {
 			// JSON numbers may be written as floats (25238.0).
-			f, err := strconv.ParseFloat(string(text), 64)
-			if err == nil && f >= 0 && f == math.Trunc(f) && f <= math.MaxInt64 {
-				x, reason = int64(f), ""
-				if t == schema.Int32 && f > math.MaxInt32 {
+			v, err := strconv.ParseFloat(string(text), 64)
+			if err == nil && v >= 0 && v == math.Trunc(v) && v <= math.MaxInt64 {
+				x, reason = int64(v), ""
+				if v > float64(f.Max) {
 					reason = ReasonRange
 				}
 			}

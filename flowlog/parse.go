@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math"
 	"net/netip"
 	"unsafe"
 
@@ -103,6 +102,7 @@ type step struct {
 	id    int // catalog ID, -1 for an ignored column
 	typ   schema.Type
 	store bool
+	max   uint64 // integer fields: the largest valid value
 }
 
 // plan returns the decoding steps of the current format, built once per
@@ -117,6 +117,7 @@ func (p *Parser) plan() []step {
 		if id >= 0 {
 			st.typ = schema.Fields[id].Type
 			st.store = p.want.Has(id)
+			st.max = uint64(schema.Fields[id].Max)
 		}
 		p.steps = append(p.steps, st)
 	}
@@ -242,7 +243,7 @@ func (p *Parser) decode(line []byte, n int, b *Batch) *ParseError {
 				c.AppendIP(a)
 			}
 		default:
-			x, reason := parseInt(v, t)
+			x, reason := parseInt(v, schema.Fields[id].Max)
 			if reason == "" && t == schema.Time {
 				x, reason = normaliseEpoch(x)
 			}
@@ -339,7 +340,7 @@ func (p *Parser) fast(line []byte, b *Batch) bool {
 			return false // not a number, or long enough to need the range checks
 		}
 		switch {
-		case st.typ == schema.Int32 && x > math.MaxInt32:
+		case x > st.max:
 			p.rollback(b, row)
 			return false
 		case st.typ == schema.Time && x >= 100_000_000_000:
@@ -383,9 +384,9 @@ func valueError(id int, v []byte, reason string) *ParseError {
 // any encoding (text, JSON, Parquet). See normaliseEpoch.
 func NormaliseEpoch(x int64) (int64, string) { return normaliseEpoch(x) }
 
-// ParseInt decodes a non-negative decimal integer that fits t, returning a
-// Reason* constant when it does not.
-func ParseInt(v []byte, t schema.Type) (int64, string) { return parseInt(v, t) }
+// ParseInt decodes a non-negative decimal integer no larger than max (a
+// field's schema.Field.Max), returning a Reason* constant when it is not one.
+func ParseInt(v []byte, max int64) (int64, string) { return parseInt(v, max) }
 
 // ParseIP decodes an address as the text parser does: dotted quads without
 // leading zeros, IPv6 without a zone.
@@ -405,8 +406,8 @@ func normaliseEpoch(x int64) (int64, string) {
 	return x, ""
 }
 
-// parseInt decodes a non-negative decimal integer that fits t.
-func parseInt(v []byte, t schema.Type) (int64, string) {
+// parseInt decodes a non-negative decimal integer no larger than max.
+func parseInt(v []byte, max int64) (int64, string) {
 	if len(v) == 0 || len(v) > 19 {
 		if len(v) > 19 && allDigits(v) {
 			return 0, ReasonRange
@@ -421,11 +422,7 @@ func parseInt(v []byte, t schema.Type) (int64, string) {
 		}
 		x = x*10 + uint64(d)
 	}
-	limit := uint64(math.MaxInt64)
-	if t == schema.Int32 {
-		limit = math.MaxInt32
-	}
-	if x > limit {
+	if x > uint64(max) {
 		return 0, ReasonRange
 	}
 	return int64(x), ""

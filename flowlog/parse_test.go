@@ -73,10 +73,13 @@ func replaceField(line string, n int, v string) string {
 
 func TestParseLine(t *testing.T) {
 	const (
-		srcaddr = 3
-		srcport = 5
-		bytes   = 9
-		start   = 10
+		version  = 0
+		srcaddr  = 3
+		srcport  = 5
+		dstport  = 6
+		protocol = 7
+		bytes    = 9
+		start    = 10
 	)
 	cases := []struct {
 		name   string
@@ -112,8 +115,13 @@ func TestParseLine(t *testing.T) {
 		// Integers.
 		{name: "zero", line: replaceField(acceptSSH, srcport, "0"), want: with(acceptSSHRecord, "srcport", int64(0))},
 		{name: "leading zeros are read as decimal", line: replaceField(acceptSSH, srcport, "00443"), want: with(acceptSSHRecord, "srcport", int64(443))},
-		{name: "int32 max", line: replaceField(acceptSSH, srcport, "2147483647"), want: with(acceptSSHRecord, "srcport", int64(2147483647))},
-		{name: "int32 overflow", line: replaceField(acceptSSH, srcport, "2147483648"), reason: flowlog.ReasonRange},
+		{name: "int32 max", line: replaceField(acceptSSH, version, "2147483647"), want: with(acceptSSHRecord, "version", int64(2147483647))},
+		{name: "int32 overflow", line: replaceField(acceptSSH, version, "2147483648"), reason: flowlog.ReasonRange},
+		{name: "highest port", line: replaceField(acceptSSH, srcport, "65535"), want: with(acceptSSHRecord, "srcport", int64(65535))},
+		{name: "source port past 65535", line: replaceField(acceptSSH, srcport, "65536"), reason: flowlog.ReasonRange},
+		{name: "destination port past 65535", line: replaceField(acceptSSH, dstport, "99999"), reason: flowlog.ReasonRange},
+		{name: "highest protocol number", line: replaceField(acceptSSH, protocol, "255"), want: with(acceptSSHRecord, "protocol", int64(255))},
+		{name: "protocol number past 255", line: replaceField(acceptSSH, protocol, "300"), reason: flowlog.ReasonRange},
 		{name: "int64 field above int32", line: replaceField(acceptSSH, bytes, "4294967296"), want: with(acceptSSHRecord, "bytes", int64(4294967296))},
 		{name: "int64 max", line: replaceField(acceptSSH, bytes, "9223372036854775807"), want: with(acceptSSHRecord, "bytes", int64(9223372036854775807))},
 		{name: "int64 overflow", line: replaceField(acceptSSH, bytes, "9223372036854775808"), reason: flowlog.ReasonRange},

@@ -6,6 +6,7 @@ package schema
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -60,6 +61,21 @@ type Field struct {
 	Version int
 	// Description says what the field holds.
 	Description string
+	// Max is the largest value an integer field may hold: the type's limit,
+	// or less where the value's meaning bounds it (ports, protocol numbers).
+	// A record with a larger value is a bad record.
+	Max int64
+}
+
+// maxOf bounds the fields whose meaning limits them below their type's range.
+var maxOf = map[string]int64{"srcport": 65535, "dstport": 65535, "protocol": 255}
+
+// TypeMax is the largest value an integer of type t holds.
+func TypeMax(t Type) int64 {
+	if t == Int32 {
+		return math.MaxInt32
+	}
+	return math.MaxInt64
 }
 
 // def is the declarative table; IDs and column names are derived from it.
@@ -165,6 +181,12 @@ func buildFields() []Field {
 	for i, d := range def {
 		col := strings.ReplaceAll(d.token, "-", "_")
 		fs[i] = Field{ID: i, Token: d.token, Column: col, Type: d.typ, Version: d.version, Description: d.desc}
+		if d.typ.IsInt() {
+			fs[i].Max = TypeMax(d.typ)
+			if m, ok := maxOf[d.token]; ok {
+				fs[i].Max = m
+			}
+		}
 	}
 	return fs
 }

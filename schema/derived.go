@@ -47,6 +47,9 @@ func buildDerived() []Field {
 	fs := make([]Field, len(derivedDef))
 	for i, d := range derivedDef {
 		fs[i] = Field{ID: NumFields + i, Token: d.token, Column: d.column, Type: d.typ, Description: d.desc}
+		if d.typ.IsInt() {
+			fs[i].Max = TypeMax(d.typ)
+		}
 	}
 	return fs
 }

@@ -15,6 +15,7 @@ import (
 // placeholder keeps the column aligned until finish drops the row.
 func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, row0 int) {
 	ft := schema.Fields[c.field].Type
+	fmax := schema.Fields[c.field].Max
 	switch c.conv {
 	case convBytesToString:
 		for _, v := range vals {
@@ -97,7 +98,7 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 			if c.div > 0 && x > 0 {
 				x /= c.div
 			}
-			if x < 0 || (ft == schema.Int32 && x > math.MaxInt32) {
+			if x < 0 || x > fmax {
 				d.reject(row0+i, c, strconv.AppendInt(d.scr[:0], x, 10), flowlog.ReasonRange)
 				col.AppendNull()
 				continue
@@ -111,7 +112,7 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 				col.AppendNull()
 				continue
 			}
-			x, reason := flowlog.ParseInt(b, ft)
+			x, reason := flowlog.ParseInt(b, fmax)
 			if reason != "" {
 				d.reject(row0+i, c, b, reason)
 				col.AppendNull()
@@ -126,7 +127,7 @@ func (d *decoder) append(c *column, col *flowlog.Column, vals []parquet.Value, r
 				col.AppendNull()
 				continue
 			}
-			x, reason := floatToInt(f, ft)
+			x, reason := floatToInt(f, fmax)
 			if reason != "" {
 				d.reject(row0+i, c, strconv.AppendFloat(d.scr[:0], f, 'g', -1, 64), reason)
 				col.AppendNull()
@@ -193,22 +194,16 @@ func isNullText(b []byte) bool {
 	return false
 }
 
-func limitOf(t schema.Type) uint64 {
-	if t == schema.Int32 {
-		return math.MaxInt32
-	}
-	return math.MaxInt64
-}
-
-// floatToInt accepts a float that holds a non-negative integer fitting t.
-func floatToInt(f float64, t schema.Type) (int64, string) {
+// floatToInt accepts a float that holds a non-negative integer no larger
+// than max.
+func floatToInt(f float64, max int64) (int64, string) {
 	if math.IsInf(f, 0) || f < 0 {
 		return 0, flowlog.ReasonRange
 	}
 	if f != math.Trunc(f) {
 		return 0, flowlog.ReasonInteger
 	}
-	if f >= 1<<63 || uint64(f) > limitOf(t) {
+	if f >= 1<<63 || uint64(f) > uint64(max) {
 		return 0, flowlog.ReasonRange
 	}
 	return int64(f), ""
