@@ -506,9 +506,10 @@ func TestRestrictionsOnSQLOverTheDatabase(t *testing.T) {
 	}
 }
 
-// TestReadCountWithATruncatedGzip: the records before the damage are
-// counted and printed, and the run fails.
-func TestReadCountWithATruncatedGzip(t *testing.T) {
+// TestTruncatedGzip: the records before the damage are counted and
+// printed (read --count), or answered over (top, ad-hoc query), and the run
+// fails.
+func TestTruncatedGzip(t *testing.T) {
 	dir := t.TempDir()
 	path, truth := sample(t, dir, "flows.log", func(c *gen.Config) { c.Header = false })
 	data, err := os.ReadFile(path)
@@ -554,6 +555,27 @@ func TestReadCountWithATruncatedGzip(t *testing.T) {
 			}
 			if out != tc.want {
 				t.Errorf("stdout %q, want %q", out, tc.want)
+			}
+		})
+	}
+	// top and ad-hoc query answer over the records read before the damage,
+	// and exit 1 saying so.
+	n := whole + truth.Stats.Records
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // stdout starts with it
+	}{
+		{"top", []string{"top", "version", "--by", "flows", "-o", "csv", cut, path}, fmt.Sprintf("version,flows,packets,bytes\n2,%d,", n)},
+		{"query", []string{"query", "SELECT count(*) AS n FROM flows", "-o", "csv", cut, path}, fmt.Sprintf("n\n%d\n", n)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errs, code := flowlens(t, tc.args...)
+			if code != 1 || !strings.Contains(errs, "could not be read completely: the answer covers only the records read before the damage") {
+				t.Errorf("exit %d, stderr %q; want 1 and the answer said to be partial", code, errs)
+			}
+			if !strings.HasPrefix(out, tc.want) {
+				t.Errorf("stdout %q, want it to start %q", out, tc.want)
 			}
 		})
 	}

@@ -303,7 +303,7 @@ aggregated as they are parsed; without, the database (--db) answers.`,
 			if sf.filtered() {
 				sink.keep = sf.keep
 			}
-			if _, err := readSources(c.Context(), e, &sf.sourceFlags, args[1:], sf.want(sink.main.Want()), sink); err != nil {
+			if _, err := readSources(c.Context(), e, &sf.sourceFlags, args[1:], sf.want(sink.main.Want()), sink); e.partial(err) != nil {
 				return err
 			}
 			return writeTop(e, ofmt, keys, sink.result().Top(m, n))

@@ -33,6 +33,22 @@ func usagef(format string, a ...any) error { return &UsageError{fmt.Errorf(forma
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// incomplete is set when a command answered over inputs some of which
+	// could not be read to their end (see partial).
+	incomplete error
+}
+
+// partial lets a command answer over what was read when some inputs could
+// not be read to their end (a truncated gzip, a read error): that error is
+// kept, and Main reports it and exits 1 once the answer is out. Any other
+// error is returned as it is.
+func (e *env) partial(err error) error {
+	var ie *incompleteError
+	if errors.As(err, &ie) {
+		e.incomplete = err
+		return nil
+	}
+	return err
 }
 
 // isTerminal reports whether w is a terminal.
@@ -49,7 +65,13 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if e.incomplete != nil && (err == nil || errors.As(err, new(*matchError))) {
+		fmt.Fprintf(stderr, "flowlens: %v: the answer covers only the records read before the damage\n", e.incomplete)
+	}
 	if err == nil {
+		if e.incomplete != nil {
+			return ExitError
+		}
 		return ExitOK
 	}
 	var me *matchError

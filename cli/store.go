@@ -344,7 +344,8 @@ func openForQuery(ctx context.Context, e *env, f *storeFlags, args []string, wan
 		s.Close()
 		return nil, false, err
 	}
-	if _, err := readSources(ctx, e, &f.sourceFlags, args, f.want(want), sink); err != nil {
+	sink.keepPartial = true
+	if _, err := readSources(ctx, e, &f.sourceFlags, args, f.want(want), sink); e.partial(err) != nil {
 		sink.tx.Rollback()
 		s.Close()
 		return nil, false, err
@@ -376,6 +377,10 @@ type storeSink struct {
 	pendingRecs   int64
 	records       int64 // records of inputs ended in the ledger
 	aborted       int   // inputs left out because they could not be read
+	// keepPartial keeps the rows of an input read before the damage that
+	// stopped it (ad-hoc queries answer over them), where an ingest leaves
+	// the input out to read it again next time.
+	keepPartial bool
 }
 
 // newStoreSink starts an ingest transaction on st. Rows must pass f's
@@ -440,7 +445,7 @@ func (s *storeSink) Batch(b *flowlog.Batch) error {
 // not be read to its end (res.Err) is left out, rows and all, so the next
 // run reads it again; the run reports it and exits 1.
 func (s *storeSink) EndInput(in source.Input, res *source.InputResult) error {
-	if res.Err != nil {
+	if res.Err != nil && !s.keepPartial {
 		s.aborted++
 		return s.tx.AbortObject(s.ctx)
 	}
