@@ -461,21 +461,42 @@ func TestNamedQueriesSayWhatTheDataLacks(t *testing.T) {
 	noStatus, _ := sample(t, dir, "nostatus.log", func(c *gen.Config) {
 		c.Format = flowlog.MustFormat("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action")
 	})
+	const notInTGW = "Transit Gateway flow logs do not record it"
 	for _, tc := range []struct {
 		query, path, field string
+		tgw                bool // the hint says Transit Gateway flow logs lack the field
 	}{
-		{"accepted-traffic", tgw, "action"},
-		{"rejected-traffic", tgw, "action"},
-		{"rejected-tcp-traffic", tgw, "action"},
-		{"rejects-by-source", tgw, "action"},
-		{"skipdata-per-hour", noStatus, "log-status"},
+		{"accepted-traffic", tgw, "action", true},
+		{"rejected-traffic", tgw, "action", true},
+		{"rejected-tcp-traffic", tgw, "action", true},
+		{"rejects-by-source", tgw, "action", true},
+		{"skipdata-per-hour", noStatus, "log-status", false},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			out, errs, code := flowlens(t, "query", tc.query, tc.path)
 			if code != 1 || !strings.Contains(errs, "needs the field "+tc.field) {
 				t.Fatalf("exit %d, stdout %q, stderr %q; want exit 1 saying the query needs %s", code, out, errs, tc.field)
 			}
+			if strings.Contains(errs, notInTGW) != tc.tgw {
+				t.Errorf("stderr %q: saying %q is %v, want %v", errs, notInTGW, !tc.tgw, tc.tgw)
+			}
 		})
+	}
+}
+
+// TestQueryResultTypes: UUIDs print in their canonical form, unsigned
+// 32-bit integers past the int32 range print whole, in every format.
+func TestQueryResultTypes(t *testing.T) {
+	dir := t.TempDir()
+	path, _ := sample(t, dir, "flows.log", nil)
+	const sql = "SELECT '6f1c1f1e-0000-4000-8000-00000000abcd'::UUID AS u, 4294967295::UINTEGER AS big FROM flows LIMIT 1"
+	for _, f := range []string{"csv", "json", "ndjson"} {
+		out := must(t, "query", sql, path, "-o", f)
+		for _, want := range []string{"6f1c1f1e-0000-4000-8000-00000000abcd", "4294967295"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("-o %s: %q lacks %s", f, out, want)
+			}
+		}
 	}
 }
 

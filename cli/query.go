@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -137,6 +138,10 @@ func checkNeeds(ctx context.Context, st store.Store, q named.Query) error {
 		}
 		if n == 0 {
 			f, _ := schema.Lookup(col)
+			if !flowlog.TGW.Fields().Has(f.ID) {
+				return fmt.Errorf("query %s needs the field %s, which this data does not have: Transit Gateway flow logs do not record it; in VPC flow logs, add ${%s} (version %d) to the format",
+					q.Name, f.Token, f.Token, f.Version)
+			}
 			return fmt.Errorf("query %s needs the field %s, which this data does not have: add ${%s} (version %d) to the flow log's format",
 				q.Name, f.Token, f.Token, f.Version)
 		}
@@ -155,7 +160,8 @@ func runQuery(ctx context.Context, e *env, sf *storeFlags, st store.Store, query
 		return queryError(err)
 	}
 	defer rows.Close()
-	cols := resultColumns(rows.Columns())
+	rc := rows.Columns()
+	cols, uuids := resultColumns(rc), uuidColumns(rc)
 	w, err := output.NewResultWriter(ofmt, e.stdout, cols)
 	if err != nil {
 		return err
@@ -168,6 +174,11 @@ func runQuery(ctx context.Context, e *env, sf *storeFlags, st store.Store, query
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
+		}
+		for _, i := range uuids {
+			if b, ok := vals[i].([]byte); ok && len(b) == 16 {
+				vals[i] = uuidText(b)
+			}
 		}
 		if err := w.WriteRow(vals); err != nil {
 			return err
@@ -184,32 +195,31 @@ func runQuery(ctx context.Context, e *env, sf *storeFlags, st store.Store, query
 func resultColumns(rc []store.ResultColumn) []output.Column {
 	cols := make([]output.Column, len(rc))
 	for i, c := range rc {
-		t := strings.ToUpper(c.DatabaseType)
-		var ot output.Type
-		switch {
-		case t == "INTEGER" || t == "SMALLINT" || t == "TINYINT" || t == "UINTEGER" || t == "USMALLINT" || t == "UTINYINT":
-			ot = output.TypeInt32
-		case t == "BIGINT":
-			ot = output.TypeInt
-			if c.Name == "start" || c.Name == "end" {
-				ot = output.TypeEpoch
-			}
-		case t == "HUGEINT" || t == "UBIGINT" || t == "UHUGEINT":
-			ot = output.TypeBigInt
-		case t == "DOUBLE" || t == "FLOAT" || t == "REAL" || strings.HasPrefix(t, "DECIMAL"):
-			ot = output.TypeFloat
-		case t == "BOOLEAN":
-			ot = output.TypeBool
-		case strings.HasPrefix(t, "TIMESTAMP"):
-			ot = output.TypeTime
-		case t == "DATE":
-			ot = output.TypeDate
-		default:
-			ot = output.TypeString
+		t := output.DatabaseType(c.DatabaseType)
+		if t == output.TypeInt && (c.Name == "start" || c.Name == "end") {
+			t = output.TypeEpoch
 		}
-		cols[i] = output.Column{Name: c.Name, Type: ot}
+		cols[i] = output.Column{Name: c.Name, Type: t}
 	}
 	return cols
+}
+
+// uuidColumns lists the result columns of type UUID, whose values the
+// driver returns as 16 bytes.
+func uuidColumns(rc []store.ResultColumn) []int {
+	var idx []int
+	for i, c := range rc {
+		if strings.EqualFold(c.DatabaseType, "UUID") {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// uuidText writes 16 bytes in the canonical 8-4-4-4-12 form.
+func uuidText(b []byte) string {
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
 func newQueriesCmd(e *env) *cobra.Command {

@@ -68,7 +68,7 @@ GROUP BY srcaddr, dstaddr, dstport, action ORDER BY flows DESC, srcaddr, dstaddr
 	},
 	{
 		Name: "top-talkers", Group: "athena",
-		Description: "The 50 source addresses that sent the most bytes.",
+		Description: "The source addresses that sent the most bytes.",
 		Params:      []Param{limitParam("50")},
 		SQL: `SELECT srcaddr, sum(bytes) AS bytes, sum(packets) AS packets, count(*) AS flows
 FROM {{flows}} WHERE srcaddr IS NOT NULL
@@ -76,7 +76,7 @@ GROUP BY srcaddr ORDER BY bytes DESC, srcaddr LIMIT {{p "limit"}}`,
 	},
 	{
 		Name: "top-talkers-packet-level", Group: "athena",
-		Description: "The 50 packet-level source addresses (pkt-srcaddr: the host behind a NAT gateway or load balancer) that sent the most bytes.",
+		Description: "The packet-level source addresses (pkt-srcaddr: the host behind a NAT gateway or load balancer) that sent the most bytes.",
 		Params:      []Param{limitParam("50")},
 		Needs:       []string{"pkt_srcaddr"},
 		SQL: `SELECT pkt_srcaddr, sum(bytes) AS bytes, sum(packets) AS packets, count(*) AS flows
@@ -85,7 +85,7 @@ GROUP BY pkt_srcaddr ORDER BY bytes DESC, pkt_srcaddr LIMIT {{p "limit"}}`,
 	},
 	{
 		Name: "top-talking-instances", Group: "athena",
-		Description: "The 50 instances whose interfaces carried the most bytes.",
+		Description: "The instances whose interfaces carried the most bytes.",
 		Params:      []Param{limitParam("50")},
 		Needs:       []string{"instance_id"},
 		SQL: `SELECT instance_id, sum(bytes) AS bytes, sum(packets) AS packets, count(*) AS flows
@@ -94,7 +94,7 @@ GROUP BY instance_id ORDER BY bytes DESC, instance_id LIMIT {{p "limit"}}`,
 	},
 	{
 		Name: "top-talking-subnets", Group: "athena",
-		Description: "The 50 subnets whose interfaces carried the most bytes.",
+		Description: "The subnets whose interfaces carried the most bytes.",
 		Params:      []Param{limitParam("50")},
 		Needs:       []string{"subnet_id"},
 		SQL: `SELECT subnet_id, sum(bytes) AS bytes, sum(packets) AS packets, count(*) AS flows
@@ -111,7 +111,7 @@ GROUP BY srcaddr ORDER BY bytes DESC, srcaddr LIMIT {{p "limit"}}`,
 	},
 	{
 		Name: "total-bytes-transferred", Group: "athena",
-		Description: "The 50 source/destination pairs that moved the most bytes.",
+		Description: "The source/destination pairs that moved the most bytes.",
 		Params:      []Param{limitParam("50")},
 		SQL: `SELECT srcaddr, dstaddr, sum(bytes) AS bytes, sum(packets) AS packets, count(*) AS flows
 FROM {{flows}} WHERE srcaddr IS NOT NULL
@@ -119,7 +119,7 @@ GROUP BY srcaddr, dstaddr ORDER BY bytes DESC, srcaddr, dstaddr LIMIT {{p "limit
 	},
 	{
 		Name: "total-bytes-transferred-packet-level", Group: "athena",
-		Description: "The 50 packet-level source/destination pairs that moved the most bytes.",
+		Description: "The packet-level source/destination pairs that moved the most bytes.",
 		Params:      []Param{limitParam("50")},
 		Needs:       []string{"pkt_srcaddr", "pkt_dstaddr"},
 		SQL: `SELECT pkt_srcaddr, pkt_dstaddr, sum(bytes) AS bytes, sum(packets) AS packets, count(*) AS flows
@@ -181,7 +181,7 @@ GROUP BY srcaddr, dstaddr ORDER BY total_bytes DESC, srcaddr, dstaddr LIMIT {{p 
 	// The CloudWatch Logs Insights sample queries.
 	{
 		Name: "top-packet-transfers", Group: "insights",
-		Description: "The 15 source/destination pairs that transferred the most packets.",
+		Description: "The source/destination pairs that transferred the most packets.",
 		Params:      []Param{limitParam("15")},
 		SQL: `SELECT srcaddr, dstaddr, sum(packets) AS packets, sum(bytes) AS bytes
 FROM {{flows}} WHERE srcaddr IS NOT NULL
