@@ -7,7 +7,8 @@
 // and a Slack incoming webhook.
 //
 // Delivery order is store first, then sinks (Dispatch): a sink that fails
-// never loses an alert, which stays in the store with its delivery error.
+// never loses an alert, which stays in the store with the sinks that
+// failed it and their errors, and is sent again to those sinks only.
 package alert
 
 import (
@@ -222,8 +223,26 @@ func (a *Alert) Summary() string {
 type Query struct {
 	// Rule keeps only the alerts of this rule ("" for all).
 	Rule string
-	// Undelivered keeps only the alerts whose last delivery failed.
+	// Undelivered keeps only the alerts that a sink failed to deliver.
 	Undelivered bool
+}
+
+// Failure is one sink's failure to deliver one alert.
+type Failure struct {
+	// Sink is the sink's SinkID. It is "" for a failure recorded by an
+	// older flowlens, which kept only the error text: the sink is unknown,
+	// and the alert is sent again to every sink.
+	Sink string `json:"sink"`
+	// Error is the sink's error text (sink names and URLs in it are
+	// redacted).
+	Error string `json:"error"`
+}
+
+// Pending is a stored alert that some sinks have not delivered.
+type Pending struct {
+	Alert Alert
+	// Failed lists the sinks that failed to deliver it, one entry each.
+	Failed []Failure
 }
 
 // Store keeps alerts with dedupe. Implementations must make Save atomic
@@ -236,7 +255,10 @@ type Store interface {
 	SaveAlert(ctx context.Context, a *Alert, suppress time.Duration) (bool, error)
 	// ListAlerts returns stored alerts in window-start order.
 	ListAlerts(ctx context.Context, q Query) ([]Alert, error)
-	// SetDelivery records the outcome of delivering alert id: "" when every
-	// sink took it, else the error text.
-	SetDelivery(ctx context.Context, id string, deliveryErr string) error
+	// ListPending returns the stored alerts that a sink failed to deliver,
+	// with those sinks, in window-start order.
+	ListPending(ctx context.Context) ([]Pending, error)
+	// SetDelivery records the sinks that have not delivered alert id,
+	// replacing what was recorded; none means every sink took it.
+	SetDelivery(ctx context.Context, id string, failed []Failure) error
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -238,11 +239,11 @@ func TestWebhookAndSlack(t *testing.T) {
 			if rec.calls != 3 {
 				t.Errorf("%d calls, want 3", rec.calls)
 			}
-			stored, err := st.ListAlerts(ctx, alert.Query{Undelivered: true})
+			stored, err := st.ListPending(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(stored) != 1 || stored[0].ID != a.ID {
+			if len(stored) != 1 || stored[0].Alert.ID != a.ID {
 				t.Fatalf("undelivered alerts in the store: %+v, want the alert", stored)
 			}
 			// The next run redelivers it once the receiver is back.
@@ -449,5 +450,211 @@ func TestURLErrorsNameTheSink(t *testing.T) {
 				t.Errorf("error (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// failSwitch is a receiver on a real loopback server that answers 500 on
+// the paths set to fail and records what it took, by path.
+type failSwitch struct {
+	mu   sync.Mutex
+	fail map[string]bool
+	got  map[string][]string // path -> alert IDs taken (Idempotency-Key)
+}
+
+func (f *failSwitch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	io.Copy(io.Discard, r.Body)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail[r.URL.Path] {
+		http.Error(w, "upstream down", http.StatusInternalServerError)
+		return
+	}
+	if f.got == nil {
+		f.got = map[string][]string{}
+	}
+	f.got[r.URL.Path] = append(f.got[r.URL.Path], r.Header.Get("Idempotency-Key"))
+}
+
+func (f *failSwitch) set(path string, failing bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail == nil {
+		f.fail = map[string]bool{}
+	}
+	f.fail[path] = failing
+}
+
+// taken returns the IDs each path took, sorted.
+func (f *failSwitch) taken() map[string][]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string][]string{}
+	for p, ids := range f.got {
+		c := append([]string(nil), ids...)
+		slices.Sort(c)
+		out[p] = c
+	}
+	return out
+}
+
+// TestRedeliverOnlyToFailedSinks runs three deliveries against real
+// loopback HTTP servers and a file: a sink that failed gets the alerts
+// again, the ones that took them do not, each failing sink's error is
+// kept, and a failed sink that is no longer configured keeps its alerts
+// pending and is reported.
+func TestRedeliverOnlyToFailedSinks(t *testing.T) {
+	ctx := context.Background()
+	recv := &failSwitch{}
+	srv := httptest.NewServer(recv)
+	defer srv.Close()
+	newWebhook := func(path string) alert.Sink {
+		s, err := alert.NewWebhook(fast(srv.URL + path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	newSlack := func(path string) alert.Sink {
+		s, err := alert.NewSlack(fast(srv.URL + path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	okHook, downHook := newWebhook("/ok"), newWebhook("/down")
+	// Two Slack webhooks on the same host share a redacted name.
+	okSlack, downSlack := newSlack("/services/T/B/OK"), newSlack("/services/T/B/DOWN")
+	if okSlack.Name() != downSlack.Name() || alert.SinkID(okSlack) == alert.SinkID(downSlack) {
+		t.Fatalf("slack names %q %q, IDs %q %q: want equal names, different IDs", okSlack.Name(), downSlack.Name(), alert.SinkID(okSlack), alert.SinkID(downSlack))
+	}
+	file := &alert.File{Path: filepath.Join(t.TempDir(), "alerts.ndjson")}
+	sinks := []alert.Sink{file, okHook, downHook, okSlack, downSlack}
+	// srvName is the Name part of a sink ID.
+	srvName := func(id string) string {
+		for _, s := range sinks {
+			if alert.SinkID(s) == id {
+				return s.Name()
+			}
+		}
+		t.Fatalf("no sink with ID %q", id)
+		return ""
+	}
+	recv.set("/down", true)
+	recv.set("/services/T/B/DOWN", true)
+
+	st := memStore(t)
+	a, b := sample("portscan-vertical", "45.33.10.7"), sample("portscan-vertical", "45.33.10.8")
+	ids := []string{a.ID, b.ID}
+	slices.Sort(ids)
+	fileLines := func() int {
+		data, err := os.ReadFile(file.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bytes.Count(data, []byte("\n"))
+	}
+	pending := func() map[string][]string {
+		ps, err := st.ListPending(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]string{}
+		for _, p := range ps {
+			for _, f := range p.Failed {
+				if !strings.Contains(f.Error, "HTTP 500: upstream down") || !strings.HasPrefix(f.Error, srvName(f.Sink)) {
+					t.Errorf("alert %s, sink %s: error %q does not say which sink failed and how", p.Alert.ID, f.Sink, f.Error)
+				}
+				if strings.Contains(f.Sink+f.Error, "/B/") {
+					t.Errorf("alert %s: the store holds a Slack URL's secret path: %+v", p.Alert.ID, f)
+				}
+				out[f.Sink] = append(out[f.Sink], p.Alert.ID)
+			}
+		}
+		for _, v := range out {
+			slices.Sort(v)
+		}
+		return out
+	}
+	listPending := func() []alert.Pending {
+		ps, err := st.ListPending(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ps
+	}
+	downHookID, downSlackID := alert.SinkID(downHook), alert.SinkID(downSlack)
+
+	// Run 1: two sinks fail, three take the alerts.
+	res, err := alert.Dispatch(ctx, st, []alert.Alert{a, b}, hour, nil, sinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DeliveryErr == nil {
+		t.Fatal("no delivery error with two sinks down")
+	}
+	if d := cmp.Diff(map[string][]string{downHookID: ids, downSlackID: ids}, pending()); d != "" {
+		t.Errorf("run 1: pending by sink (-want +got):\n%s", d)
+	}
+	want := map[string][]string{"/ok": ids, "/services/T/B/OK": ids}
+	if d := cmp.Diff(want, recv.taken()); d != "" {
+		t.Errorf("run 1: delivered (-want +got):\n%s", d)
+	}
+
+	// Run 2: the webhook is still down, the Slack one is back. Only they
+	// are sent to; the sinks that took the alerts get nothing again.
+	recv.set("/services/T/B/DOWN", false)
+	res, err = alert.Dispatch(ctx, st, nil, hour, listPending(), sinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Redelivered != 2 || res.DeliveryErr == nil || !strings.Contains(res.DeliveryErr.Error(), "webhook") || strings.Contains(res.DeliveryErr.Error(), "slack") {
+		t.Errorf("run 2: %d redelivered, error %v; want 2 and the webhook's error only", res.Redelivered, res.DeliveryErr)
+	}
+	want["/services/T/B/DOWN"] = ids
+	if d := cmp.Diff(want, recv.taken()); d != "" {
+		t.Errorf("run 2: delivered (-want +got):\n%s", d)
+	}
+	if n := fileLines(); n != 2 {
+		t.Errorf("run 2: alerts file has %d lines, want 2", n)
+	}
+	if d := cmp.Diff(map[string][]string{downHookID: ids}, pending()); d != "" {
+		t.Errorf("run 2: pending by sink (-want +got):\n%s", d)
+	}
+
+	// Run 3: the failed webhook is no longer configured. Nothing is sent,
+	// the alerts stay pending for it, and the result says so.
+	recv.set("/down", false)
+	others := []alert.Sink{file, okHook, okSlack, downSlack}
+	res, err = alert.Dispatch(ctx, st, nil, hour, listPending(), others)
+	if err != nil || res.DeliveryErr != nil {
+		t.Fatalf("run 3: %v, delivery %v", err, res.DeliveryErr)
+	}
+	if d := cmp.Diff(map[string]int{downHookID: 2}, res.Unconfigured); d != "" {
+		t.Errorf("run 3: unconfigured (-want +got):\n%s", d)
+	}
+	if res.Redelivered != 0 {
+		t.Errorf("run 3: %d redelivered, want 0", res.Redelivered)
+	}
+	if d := cmp.Diff(want, recv.taken()); d != "" {
+		t.Errorf("run 3: delivered (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(map[string][]string{downHookID: ids}, pending()); d != "" {
+		t.Errorf("run 3: pending by sink (-want +got):\n%s", d)
+	}
+
+	// Run 4: it is configured again and up: it gets the alerts, once.
+	res, err = alert.Dispatch(ctx, st, nil, hour, listPending(), sinks)
+	if err != nil || res.DeliveryErr != nil || res.Redelivered != 2 || res.Unconfigured != nil {
+		t.Fatalf("run 4: %v, delivery %v, %d redelivered, unconfigured %v", err, res.DeliveryErr, res.Redelivered, res.Unconfigured)
+	}
+	want["/down"] = ids
+	if d := cmp.Diff(want, recv.taken()); d != "" {
+		t.Errorf("run 4: delivered (-want +got):\n%s", d)
+	}
+	if n := fileLines(); n != 2 {
+		t.Errorf("run 4: alerts file has %d lines, want 2", n)
+	}
+	if p := listPending(); len(p) != 0 {
+		t.Errorf("run 4: %d alerts still pending", len(p))
 	}
 }

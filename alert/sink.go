@@ -138,12 +138,30 @@ func (s *File) Send(_ context.Context, alerts []Alert) error {
 	return nil
 }
 
+// SinkID returns the name under which the store records s's failures:
+// s.ID() when s has one (sinks whose redacted names can be equal, such as
+// two Slack webhooks), else s.Name().
+func SinkID(s Sink) string {
+	if i, ok := s.(interface{ ID() string }); ok {
+		return i.ID()
+	}
+	return s.Name()
+}
+
 // Result is what Dispatch did.
 type Result struct {
 	// New are the alerts stored by this call (the ones not suppressed).
 	New []Alert
 	// Suppressed counts alerts dropped as duplicates of stored ones.
 	Suppressed int
+	// Redelivered counts the earlier alerts sent again, each to the sinks
+	// that had failed it.
+	Redelivered int
+	// Unconfigured maps the SinkID of every sink that failed earlier
+	// alerts but is not among this call's sinks to the number of those
+	// alerts; they stay stored as undelivered for it. The key "" stands for
+	// sinks an older flowlens did not record, when no sink is configured.
+	Unconfigured map[string]int
 	// DeliveryErr joins the errors of the sinks that failed; the alerts
 	// are in the store whatever it says.
 	DeliveryErr error
@@ -151,10 +169,13 @@ type Result struct {
 
 // Dispatch stores each candidate alert (dedupe against the store with its
 // suppression period, given per alert by suppress), then hands the new
-// ones, plus any earlier alerts given in redeliver, to every sink, and
-// records each alert's delivery outcome in the store. A store error stops
-// it; sink errors are collected in Result.DeliveryErr.
-func Dispatch(ctx context.Context, st Store, candidates []Alert, suppress func(*Alert) time.Duration, redeliver []Alert, sinks []Sink) (Result, error) {
+// ones to every sink, and each earlier alert given in redeliver to the
+// sinks that failed it (to every sink when those are unknown). It records
+// per alert the sinks that have still not delivered it: those that failed
+// now, and those of earlier failures that are not among sinks (reported
+// in Result.Unconfigured). A store error stops it; sink errors are
+// collected in Result.DeliveryErr.
+func Dispatch(ctx context.Context, st Store, candidates []Alert, suppress func(*Alert) time.Duration, redeliver []Pending, sinks []Sink) (Result, error) {
 	var res Result
 	for i := range candidates {
 		a := candidates[i]
@@ -171,30 +192,90 @@ func Dispatch(ctx context.Context, st Store, candidates []Alert, suppress func(*
 		}
 		res.New = append(res.New, a)
 	}
-	send := append(append([]Alert(nil), redeliver...), res.New...)
-	if len(send) == 0 {
-		return res, nil
+	ids := make([]string, len(sinks))
+	configured := map[string]bool{}
+	for i, s := range sinks {
+		ids[i] = SinkID(s)
+		configured[ids[i]] = true
 	}
-	var errs []error
-	failed := map[string]string{}
-	for _, s := range sinks {
-		if err := s.Send(ctx, send); err != nil {
-			errs = append(errs, err)
-			var de *DeliveryError
-			if errors.As(err, &de) && len(de.Failed) > 0 {
-				for _, id := range de.Failed {
-					failed[id] = err.Error()
+	// An outcome is an alert being delivered this call: the sinks it goes
+	// to, and its failures (kept from earlier, then new).
+	type outcome struct {
+		alert  Alert
+		to     map[string]bool
+		failed []Failure
+	}
+	var outs []*outcome
+	for _, a := range res.New {
+		outs = append(outs, &outcome{alert: a, to: configured})
+	}
+	for _, p := range redeliver {
+		o := &outcome{alert: p.Alert, to: map[string]bool{}}
+		for _, f := range p.Failed {
+			switch {
+			case f.Sink == "" && len(sinks) > 0:
+				for id := range configured {
+					o.to[id] = true
 				}
-				continue
-			}
-			for _, a := range send {
-				failed[a.ID] = err.Error()
+			case configured[f.Sink]:
+				o.to[f.Sink] = true
+			default:
+				o.failed = append(o.failed, f)
+				if res.Unconfigured == nil {
+					res.Unconfigured = map[string]int{}
+				}
+				res.Unconfigured[f.Sink]++
 			}
 		}
+		if len(o.to) > 0 {
+			outs = append(outs, o)
+			res.Redelivered++
+		}
 	}
-	for _, a := range send {
-		if err := st.SetDelivery(context.WithoutCancel(ctx), a.ID, failed[a.ID]); err != nil {
-			return res, fmt.Errorf("record delivery of alert %s: %w", a.ID, err)
+	var errs []error
+	for i, s := range sinks {
+		var batch []Alert
+		var sent []*outcome
+		for _, o := range outs {
+			if o.to[ids[i]] {
+				batch = append(batch, o.alert)
+				sent = append(sent, o)
+			}
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		err := s.Send(ctx, batch)
+		if err == nil {
+			continue
+		}
+		errs = append(errs, err)
+		var de *DeliveryError
+		failedIDs := map[string]bool{}
+		if errors.As(err, &de) && len(de.Failed) > 0 {
+			for _, id := range de.Failed {
+				failedIDs[id] = true
+			}
+		} else {
+			de = nil
+			for _, a := range batch {
+				failedIDs[a.ID] = true
+			}
+		}
+		for _, o := range sent {
+			if !failedIDs[o.alert.ID] {
+				continue
+			}
+			msg := err.Error()
+			if de != nil && de.Reasons[o.alert.ID] != nil {
+				msg = s.Name() + ": " + de.Reasons[o.alert.ID].Error()
+			}
+			o.failed = append(o.failed, Failure{Sink: ids[i], Error: msg})
+		}
+	}
+	for _, o := range outs {
+		if err := st.SetDelivery(context.WithoutCancel(ctx), o.alert.ID, o.failed); err != nil {
+			return res, fmt.Errorf("record delivery of alert %s: %w", o.alert.ID, err)
 		}
 	}
 	res.DeliveryErr = errors.Join(errs...)
@@ -209,6 +290,8 @@ type DeliveryError struct {
 	Failed []string
 	// Err is the last failure.
 	Err error
+	// Reasons holds each failed alert's own error, by alert ID.
+	Reasons map[string]error
 	// Attempts is the number of tries of the last failed alert.
 	Attempts int
 }

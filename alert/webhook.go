@@ -3,6 +3,8 @@ package alert
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -202,6 +204,10 @@ func sendEach(ctx context.Context, name string, c *HTTPConfig, alerts []Alert, b
 			de.Failed = append(de.Failed, a.ID)
 			de.Err = fmt.Errorf("alert %s: %w", a.ID, err)
 			de.Attempts = attempts
+			if de.Reasons == nil {
+				de.Reasons = map[string]error{}
+			}
+			de.Reasons[a.ID] = fmt.Errorf("not delivered after %d attempt(s): %w", attempts, err)
 		}
 	}
 	if de != nil {
@@ -232,6 +238,19 @@ func NewWebhook(cfg HTTPConfig) (*Webhook, error) {
 // into errors, logs and the alert store.
 func (w *Webhook) Name() string { return "webhook " + RedactURL(w.cfg.URL) }
 
+// ID returns Name and a fingerprint of the whole URL (fingerprint), which
+// tells apart webhooks whose redacted URLs are equal.
+func (w *Webhook) ID() string { return w.Name() + " " + fingerprint(w.cfg.URL) }
+
+// fingerprint returns "#" and the first 4 bytes of the URL's SHA-256 in
+// hex: enough to tell a few URLs apart. It does not show the URL; like any
+// hash, it would let whoever reads the alert store check guesses of a weak
+// secret in it (a short password), not of a random token such as Slack's.
+func fingerprint(url string) string {
+	h := sha256.Sum256([]byte(url))
+	return "#" + hex.EncodeToString(h[:4])
+}
+
 // Send posts every alert.
 func (w *Webhook) Send(ctx context.Context, alerts []Alert) error {
 	return sendEach(ctx, w.Name(), &w.cfg, alerts, func(a *Alert) ([]byte, error) { return json.Marshal(a) })
@@ -258,6 +277,10 @@ func NewSlack(cfg HTTPConfig) (*Slack, error) {
 // Name returns "slack URL", the URL redacted (RedactURL): the path of a
 // Slack incoming webhook is its secret.
 func (s *Slack) Name() string { return "slack " + RedactURL(s.cfg.URL) }
+
+// ID returns Name and a fingerprint of the whole URL: two Slack incoming
+// webhooks share a redacted name.
+func (s *Slack) ID() string { return s.Name() + " " + fingerprint(s.cfg.URL) }
 
 // Send posts every alert.
 func (s *Slack) Send(ctx context.Context, alerts []Alert) error {

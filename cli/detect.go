@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -146,8 +147,10 @@ files alerts go to an in-memory store unless --db is given explicitly.
 New alerts are printed (-o table|json|ndjson|csv) and sent to the sinks:
 --alerts-file (NDJSON, appended), --webhook (JSON POST) and --slack
 (incoming webhook), with retries. A sink that fails leaves its alerts in
-the store marked undelivered, and they are sent again on the next run;
-detect then exits with code 1. With --fail-on-alert detect exits with
+the store marked undelivered for that sink, and the next run sends them
+again to that sink only (detect exits with code 1 when a sink failed). An
+alert that waits for a sink the run is not given stays stored, and detect
+says so on stderr. With --fail-on-alert detect exits with
 code 3 when it raised a new alert.
 
 The enrichment flags (--own-net, --inventory, --ip-ranges, --allow, --ioc)
@@ -268,9 +271,12 @@ func runDetect(c *cobra.Command, e *env, sf *storeFlags, df *detectFlags, args [
 	if err != nil {
 		return queryError(err)
 	}
-	var redeliver []alert.Alert
-	if df.redeliver && len(sinks) > 0 {
-		if redeliver, err = alerts.ListAlerts(ctx, alert.Query{Undelivered: true}); err != nil {
+	// Earlier alerts go again to the sinks that failed them; with no sink
+	// configured they are still listed, so that the ones waiting for a
+	// sink this run lacks are reported.
+	var redeliver []alert.Pending
+	if df.redeliver {
+		if redeliver, err = alerts.ListPending(ctx); err != nil {
 			return err
 		}
 	}
@@ -288,7 +294,7 @@ func runDetect(c *cobra.Command, e *env, sf *storeFlags, df *detectFlags, args [
 			return err
 		}
 	}
-	summarizeDetect(e, rep, res, len(redeliver), time.Since(start))
+	summarizeDetect(e, rep, res, time.Since(start))
 	if res.DeliveryErr != nil {
 		if !kept {
 			return fmt.Errorf("alert delivery failed (the alerts were held in memory only: give --db to keep them and send them again on a later run): %w", res.DeliveryErr)
@@ -301,7 +307,7 @@ func runDetect(c *cobra.Command, e *env, sf *storeFlags, df *detectFlags, args [
 	return nil
 }
 
-func summarizeDetect(e *env, rep *detect.Report, res alert.Result, redelivered int, el time.Duration) {
+func summarizeDetect(e *env, rep *detect.Report, res alert.Result, el time.Duration) {
 	var pending, skipped []string
 	for _, r := range rep.Rules {
 		if r.Pending {
@@ -313,10 +319,23 @@ func summarizeDetect(e *env, rep *detect.Report, res alert.Result, redelivered i
 	}
 	fmt.Fprintf(e.stderr, "flowlens: %d rule(s) in %.2fs: %d alert(s), %d new, %d suppressed as already raised",
 		len(rep.Rules), el.Seconds(), len(rep.Alerts), len(res.New), res.Suppressed)
-	if redelivered > 0 {
-		fmt.Fprintf(e.stderr, ", %d redelivered", redelivered)
+	if res.Redelivered > 0 {
+		fmt.Fprintf(e.stderr, ", %d redelivered", res.Redelivered)
 	}
 	fmt.Fprintln(e.stderr)
+	missing := make([]string, 0, len(res.Unconfigured))
+	for id := range res.Unconfigured {
+		missing = append(missing, id)
+	}
+	slices.Sort(missing)
+	for _, id := range missing {
+		name := id
+		if name == "" {
+			name = "a sink an older flowlens did not record"
+		}
+		fmt.Fprintf(e.stderr, "flowlens: %d alert(s) failed earlier on %s, which this run does not send to: they stay stored as undelivered; give that sink again to send them\n",
+			res.Unconfigured[id], name)
+	}
 	if len(pending) > 0 {
 		fmt.Fprintf(e.stderr, "flowlens: newest windows left for a later run (waiting for late records): %s\n", strings.Join(pending, ", "))
 	}

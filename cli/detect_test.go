@@ -8,7 +8,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestDetectCommand runs the shipped rules over a generated file with a
@@ -159,5 +162,69 @@ func TestRulesTestFindsNothing(t *testing.T) {
 				t.Errorf("exit %d, stderr %q, stdout %q; want 1 and 'no rule tests found'", code, errs, out)
 			}
 		})
+	}
+}
+
+// TestDetectRedeliversToFailedSinkOnly runs detect against a real loopback
+// HTTP server with one webhook path that fails and one that works, plus
+// an alerts file: later runs send the stored alert again to the failed
+// webhook only, a run without that webhook says the alert waits for it,
+// and nothing is delivered twice.
+func TestDetectRedeliversToFailedSinkOnly(t *testing.T) {
+	dir, logPath, _, _ := huntSample(t, 5000, nil)
+	var mu sync.Mutex
+	down := true
+	got := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.URL.Path == "/down" && down {
+			http.Error(w, "upstream down", http.StatusInternalServerError)
+			return
+		}
+		got[r.URL.Path]++
+	}))
+	defer srv.Close()
+	file := filepath.Join(dir, "alerts.ndjson")
+	base := []string{"detect", logPath, "--db", filepath.Join(dir, "a.duckdb"), "--rule", "portscan-vertical", "-o", "csv",
+		"--alerts-file", file, "--webhook", srv.URL + "/ok", "--webhook-attempts", "1"}
+	withDown := append(append([]string(nil), base...), "--webhook", srv.URL+"/down")
+	for _, step := range []struct {
+		name   string
+		args   []string
+		up     bool
+		code   int
+		want   map[string]int // deliveries so far, by path
+		stderr string
+	}{
+		{"first run: one webhook fails", withDown, false, 1, map[string]int{"/ok": 1}, "1 new"},
+		{"still down: only it is tried", withDown, false, 1, map[string]int{"/ok": 1}, "1 redelivered"},
+		{"failed webhook left out: the alert waits", base, true, 0, map[string]int{"/ok": 1},
+			"1 alert(s) failed earlier on webhook " + srv.URL + "/… #"},
+		{"back and configured: delivered once", withDown, true, 0, map[string]int{"/ok": 1, "/down": 1}, "1 redelivered"},
+		{"nothing left to send", withDown, true, 0, map[string]int{"/ok": 1, "/down": 1}, "0 new"},
+	} {
+		mu.Lock()
+		down = !step.up
+		mu.Unlock()
+		_, errs, code := flowlens(t, step.args...)
+		if code != step.code {
+			t.Fatalf("%s: exit %d, want %d\n%s", step.name, code, step.code, errs)
+		}
+		if !strings.Contains(errs, step.stderr) {
+			t.Errorf("%s: stderr does not say %q:\n%s", step.name, step.stderr, errs)
+		}
+		mu.Lock()
+		if d := cmp.Diff(step.want, got); d != "" {
+			t.Errorf("%s: deliveries by path (-want +got):\n%s", step.name, d)
+		}
+		mu.Unlock()
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(raw), "\n"); n != 1 {
+			t.Errorf("%s: alerts file has %d lines, want 1", step.name, n)
+		}
 	}
 }

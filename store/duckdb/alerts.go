@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/flowlens/flowlens/alert"
@@ -12,7 +13,10 @@ import (
 
 // The alerts table holds every alert the detections stored, created on
 // first use. Each row keeps the searchable parts in columns and the whole
-// alert as JSON.
+// alert as JSON. The delivery column is NULL until a delivery was tried,
+// the empty string once every sink took the alert, else the JSON array of
+// the sinks that failed ([]alert.Failure); an older flowlens wrote the
+// error text alone.
 const alertsTable = "alerts"
 
 const alertsDDL = `CREATE TABLE IF NOT EXISTS ` + alertsTable + ` (
@@ -127,10 +131,58 @@ func (s *Store) ListAlerts(ctx context.Context, q alert.Query) ([]alert.Alert, e
 	return out, nil
 }
 
-// SetDelivery records the outcome of delivering alert id ("" for
+// ListPending returns the alerts a sink failed to deliver, with those
+// sinks, in window-start order. A delivery text written by an older
+// flowlens (an error, not a list of sinks) gives one Failure with no sink.
+func (s *Store) ListPending(ctx context.Context) ([]alert.Pending, error) {
+	ok, err := s.hasAlerts(ctx, s.db)
+	if err != nil || !ok {
+		return nil, err
+	}
+	r, err := s.db.QueryContext(ctx, `SELECT body, delivery FROM `+alertsTable+`
+WHERE delivery IS NOT NULL AND delivery <> '' ORDER BY window_start, rule, alert_key`)
+	if err != nil {
+		return nil, fmt.Errorf("list undelivered alerts: %w", err)
+	}
+	defer r.Close()
+	var out []alert.Pending
+	for r.Next() {
+		var body, delivery string
+		if err := r.Scan(&body, &delivery); err != nil {
+			return nil, fmt.Errorf("list undelivered alerts: %w", err)
+		}
+		var p alert.Pending
+		if err := json.Unmarshal([]byte(body), &p.Alert); err != nil {
+			return nil, fmt.Errorf("list undelivered alerts: %w", err)
+		}
+		if strings.HasPrefix(delivery, "[") {
+			if err := json.Unmarshal([]byte(delivery), &p.Failed); err != nil {
+				return nil, fmt.Errorf("list undelivered alerts: alert %s: delivery: %w", p.Alert.ID, err)
+			}
+		}
+		if len(p.Failed) == 0 {
+			p.Failed = []alert.Failure{{Error: delivery}}
+		}
+		out = append(out, p)
+	}
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("list undelivered alerts: %w", err)
+	}
+	return out, nil
+}
+
+// SetDelivery records the sinks that have not delivered alert id (none:
 // delivered).
-func (s *Store) SetDelivery(ctx context.Context, id string, deliveryErr string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE `+alertsTable+` SET delivery = ? WHERE id = ?`, deliveryErr, id)
+func (s *Store) SetDelivery(ctx context.Context, id string, failed []alert.Failure) error {
+	delivery := ""
+	if len(failed) > 0 {
+		b, err := json.Marshal(failed)
+		if err != nil {
+			return fmt.Errorf("set delivery of alert %s: %w", id, err)
+		}
+		delivery = string(b)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE `+alertsTable+` SET delivery = ? WHERE id = ?`, delivery, id)
 	if err != nil {
 		return fmt.Errorf("set delivery of alert %s: %w", id, err)
 	}
