@@ -79,7 +79,8 @@ type Names struct {
 	// PTR are the reverse DNS names, without the final dot.
 	PTR []string `json:"ptr,omitempty"`
 	// PTRStatus is "ok", "nxdomain", "none" (no PTR record), or an error
-	// class ("timeout", "servfail", "error").
+	// class ("timeout", "error", or the server's error code: "servfail",
+	// "refused"...), which is asked again on the next run.
 	PTRStatus string `json:"ptr_status,omitempty"`
 	// TLS are the DNS names of the certificate the host presented (its
 	// subject alternative names, else its common name). Without SNI a
@@ -92,8 +93,19 @@ type Names struct {
 	Checked time.Time `json:"checked"`
 }
 
-// transient reports whether a status should be asked again next time.
-func transient(status string) bool { return status == "timeout" || status == "error" }
+// ptrTransient reports whether a PTR status should be asked again next
+// time: anything but an answer about the address (ok, nxdomain, none). A
+// timeout, a network error and a server error (SERVFAIL, REFUSED...) say
+// nothing about the address, and caching them would keep names hidden
+// after the server is fixed or changed.
+func ptrTransient(status string) bool {
+	return status != "ok" && status != "nxdomain" && status != "none"
+}
+
+// tlsTransient reports whether a TLS status should be asked again next
+// time: a timeout or a failed connection (a refused connection and a
+// service that is not TLS are answers about the host).
+func tlsTransient(status string) bool { return status == "timeout" || status == "error" }
 
 // Stats counts what a Resolver did.
 type Stats struct {
@@ -236,10 +248,10 @@ func (r *Resolver) Resolve(ctx context.Context, addrs []netip.Addr) (map[netip.A
 				omu.Lock()
 				n := out[a]
 				omu.Unlock()
-				if r.cfg.PTR && (n.PTRStatus == "" || transient(n.PTRStatus)) && wait() {
+				if r.cfg.PTR && (n.PTRStatus == "" || ptrTransient(n.PTRStatus)) && wait() {
 					n.PTR, n.PTRStatus = r.ptr(ctx, a)
 				}
-				if r.cfg.TLS && (n.TLSStatus == "" || transient(n.TLSStatus)) && wait() {
+				if r.cfg.TLS && (n.TLSStatus == "" || tlsTransient(n.TLSStatus)) && wait() {
 					n.TLS, n.TLSStatus = r.tlsNames(ctx, a)
 				}
 				n.Checked = time.Now().UTC().Truncate(time.Second)
@@ -271,10 +283,10 @@ func (r *Resolver) fresh(n Names, now time.Time) bool {
 	if r.cfg.MaxAge > 0 && now.Sub(n.Checked) > r.cfg.MaxAge {
 		return false
 	}
-	if r.cfg.PTR && (n.PTRStatus == "" || transient(n.PTRStatus)) {
+	if r.cfg.PTR && (n.PTRStatus == "" || ptrTransient(n.PTRStatus)) {
 		return false
 	}
-	if r.cfg.TLS && (n.TLSStatus == "" || transient(n.TLSStatus)) {
+	if r.cfg.TLS && (n.TLSStatus == "" || tlsTransient(n.TLSStatus)) {
 		return false
 	}
 	return true

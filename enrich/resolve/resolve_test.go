@@ -283,3 +283,51 @@ func TestServerErrorsCounted(t *testing.T) {
 		})
 	}
 }
+
+// TestServerErrorsNotCached checks that a PTR answer the server refused or
+// failed is asked again on the next run, from a real DNS server on
+// 127.0.0.1 that then knows the name; an NXDOMAIN answer stays cached.
+func TestServerErrorsNotCached(t *testing.T) {
+	a := netip.MustParseAddr("203.0.113.9")
+	for _, tc := range []struct {
+		name   string
+		first  func(t *testing.T) *resolvetest.DNSServer
+		asked  int64 // queries the second run sends
+		status string
+	}{
+		{"refused", func(t *testing.T) *resolvetest.DNSServer { return resolvetest.StartFailingDNS(t, dns.RcodeRefused) }, 1, "ok"},
+		{"servfail", func(t *testing.T) *resolvetest.DNSServer {
+			return resolvetest.StartFailingDNS(t, dns.RcodeServerFailure)
+		}, 1, "ok"},
+		{"nxdomain is kept", func(t *testing.T) *resolvetest.DNSServer { return resolvetest.StartDNS(t, nil) }, 0, "nxdomain"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cache := filepath.Join(t.TempDir(), "resolve.json")
+			run := func(server string) (Names, Stats) {
+				cfg := DefaultConfig()
+				cfg.DNSServer, cfg.TLS, cfg.Rate, cfg.CachePath = server, false, 0, cache
+				r, err := New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := r.Resolve(context.Background(), []netip.Addr{a})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := r.Save(); err != nil {
+					t.Fatal(err)
+				}
+				return got[a], r.Stats()
+			}
+			run(tc.first(t).Addr)
+			good := resolvetest.StartDNS(t, map[netip.Addr][]string{a: {"host.example.net"}})
+			n, st := run(good.Addr)
+			if got := good.Queries.Load(); got != tc.asked || st.PTRQueries != tc.asked {
+				t.Errorf("second run sent %d queries (stats %d), want %d", got, st.PTRQueries, tc.asked)
+			}
+			if n.PTRStatus != tc.status {
+				t.Errorf("second run: %+v, want status %s", n, tc.status)
+			}
+		})
+	}
+}
