@@ -24,6 +24,7 @@ import (
 	"github.com/flowlens/flowlens/gen"
 	"github.com/flowlens/flowlens/query/named"
 	"github.com/flowlens/flowlens/schema"
+	"github.com/flowlens/flowlens/store/duckdb"
 )
 
 // flowlens runs the CLI in-process and returns stdout, stderr and the code.
@@ -302,6 +303,79 @@ func TestIngestExactlyOnce(t *testing.T) {
 	}
 	if got, want := countRows(), ta2.Stats.Records+tb.Stats.Records; got != want {
 		t.Fatalf("after replacing a.log: rows %d, want %d", got, want)
+	}
+}
+
+// TestOneFileOneObject: a file named twice, inside a folder also given,
+// or through a symbolic link (to it or to its folder) is read once, by
+// ingest and by ad-hoc queries alike; and a ledger that holds a file under
+// the link it was once ingested through still knows it.
+func TestOneFileOneObject(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a, truth := sample(t, data, "a.log", nil)
+	link, alias := filepath.Join(dir, "link.log"), filepath.Join(dir, "alias")
+	if err := os.Symlink(a, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(data, alias); err != nil {
+		t.Fatal(err)
+	}
+	n := truth.Stats.Records
+	flows := func(args ...string) int {
+		t.Helper()
+		out, errs, code := flowlens(t, append([]string{"top", "version", "--by", "flows", "-o", "csv"}, args...)...)
+		if code != 0 {
+			t.Fatalf("top %v: exit %d: %s", args, code, errs)
+		}
+		f, err := strconv.Atoi(strings.Split(strings.Split(out, "\n")[1], ",")[1])
+		if err != nil {
+			t.Fatalf("top %v: %q", args, out)
+		}
+		return f
+	}
+	for _, args := range [][]string{{a, a}, {data, a}, {a, link}, {alias, link, a}} {
+		if got := flows(args...); got != n {
+			t.Errorf("top over %v counts %d records, want %d (the file once)", args, got, n)
+		}
+	}
+	countRows := func(db string) int {
+		t.Helper()
+		out := must(t, "query", "SELECT count(*) AS n FROM flows", "--db", db, "-o", "csv")
+		c, _ := strconv.Atoi(strings.TrimSpace(strings.Split(out, "\n")[1]))
+		return c
+	}
+	db := filepath.Join(dir, "f.duckdb")
+	_, errs, code := flowlens(t, "ingest", "--db", db, a, a)
+	if code != 0 || countRows(db) != n {
+		t.Fatalf("ingest of a file named twice: exit %d, rows %d, want %d: %s", code, countRows(db), n, errs)
+	}
+	if _, errs, _ = flowlens(t, "ingest", "--db", db, link, alias); !strings.Contains(errs, "1 unchanged skipped") || countRows(db) != n {
+		t.Errorf("ingest through links added rows (%d, want %d): %s", countRows(db), n, errs)
+	}
+
+	// A ledger written when links were not resolved holds the link's path.
+	old := filepath.Join(dir, "old.duckdb")
+	must(t, "ingest", "--db", old, link)
+	cfg := duckdb.DefaultConfig()
+	cfg.Path, cfg.MemoryLimit = old, 1<<30
+	st, err := duckdb.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := st.DB().Exec("UPDATE ingest_ledger SET source_id = ?", link)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := res.RowsAffected(); k != 1 {
+		t.Fatalf("ledger rows renamed: %d, want 1", k)
+	}
+	if _, errs, _ = flowlens(t, "ingest", "--db", old, link); !strings.Contains(errs, "1 unchanged skipped") || countRows(old) != n {
+		t.Errorf("a file in the ledger under its link was ingested again (rows %d, want %d): %s", countRows(old), n, errs)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -482,7 +481,7 @@ func ingest(ctx context.Context, e *env, sf *storeFlags, args []string, every in
 		return err
 	}
 	defer st.Close()
-	inputs, err := expandSources(ctx, &sf.sourceFlags, args)
+	inputs, err := expandSources(ctx, e, &sf.sourceFlags, args)
 	if err != nil {
 		return err
 	}
@@ -506,7 +505,7 @@ func ingest(ctx context.Context, e *env, sf *storeFlags, args []string, every in
 	}
 	defer func() { sink.tx.Rollback() }()
 	sink.CommitEvery, sink.CommitRecords = every, everyRecs
-	dbAbs, _ := filepath.Abs(cfg.Path)
+	dbAbs := localID(cfg.Path)
 	var cand []source.Input
 	var objs []store.Object
 	for _, in := range inputs {
@@ -519,6 +518,29 @@ func ingest(ctx context.Context, e *env, sf *storeFlags, args []string, every in
 	statuses, err := st.CheckMany(ctx, objs)
 	if err != nil {
 		return err
+	}
+	// A file ingested through a symbolic link by an earlier version keeps
+	// the identity it has in the ledger, so its rows are not added twice.
+	var legacy []store.Object
+	var at []int
+	for i, in := range cand {
+		if statuses[i] != store.StatusNew {
+			continue
+		}
+		if o, ok := legacyObject(in, objs[i]); ok {
+			legacy, at = append(legacy, o), append(at, i)
+		}
+	}
+	if len(legacy) > 0 {
+		ls, err := st.CheckMany(ctx, legacy)
+		if err != nil {
+			return err
+		}
+		for j, i := range at {
+			if ls[j] != store.StatusNew {
+				objs[i], statuses[i] = legacy[j], ls[j]
+			}
+		}
 	}
 	for i, in := range cand {
 		obj := objs[i]

@@ -81,7 +81,7 @@ func readSources(ctx context.Context, e *env, f *sourceFlags, args []string, wan
 	if _, err := f.config(want); err != nil {
 		return nil, err
 	}
-	inputs, err := expandSources(ctx, f, args)
+	inputs, err := expandSources(ctx, e, f, args)
 	if err != nil {
 		return nil, err
 	}
@@ -151,10 +151,14 @@ func expanders() map[string]expander {
 	return map[string]expander{"s3": expandS3, cwl.Scheme: expandCWL}
 }
 
-// expandSources resolves SOURCE arguments, keeping their order.
-func expandSources(ctx context.Context, f *sourceFlags, args []string) ([]source.Input, error) {
+// expandSources resolves SOURCE arguments, keeping their order. A local
+// file named more than once (twice on the command line, inside a folder
+// also given, through a symbolic link) is read once, with a note.
+func expandSources(ctx context.Context, e *env, f *sourceFlags, args []string) ([]source.Input, error) {
 	ex := expanders()
 	var out []source.Input
+	seen := map[string]bool{}
+	dups := 0
 	for _, a := range args {
 		scheme, _, ok := strings.Cut(a, "://")
 		if ok {
@@ -173,7 +177,20 @@ func expandSources(ctx context.Context, f *sourceFlags, args []string) ([]source
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ins...)
+		for _, in := range ins {
+			if lf, ok := in.(*local.File); ok {
+				id := localID(lf.Path)
+				if seen[id] {
+					dups++
+					continue
+				}
+				seen[id] = true
+			}
+			out = append(out, in)
+		}
+	}
+	if dups > 0 {
+		fmt.Fprintf(e.stderr, "flowlens: note: %d input(s) named more than once (directly, in a folder also given, or through a link) are read once\n", dups)
 	}
 	return out, nil
 }

@@ -406,12 +406,40 @@ func objectOf(in source.Input) store.Object {
 		obj.ID = "stdin@" + time.Now().UTC().Format(time.RFC3339Nano)
 	}
 	if lf, ok := in.(*local.File); ok {
-		if abs, err := filepath.Abs(lf.Path); err == nil {
-			obj.ID = abs
-		}
+		obj.ID = localID(lf.Path)
 		obj.MTime = lf.ModTime.UTC().Truncate(time.Microsecond)
 	}
 	return obj
+}
+
+// localID is a local file's identity: its absolute path with symbolic
+// links resolved, so that a file reached through a link, or through a
+// linked folder, is the same object as the file itself.
+func localID(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real
+	}
+	return abs
+}
+
+// legacyObject returns in's identity as ledgers written before symbolic
+// links were resolved hold it (the absolute path as given), when that
+// differs from objectOf's.
+func legacyObject(in source.Input, obj store.Object) (store.Object, bool) {
+	lf, ok := in.(*local.File)
+	if !ok {
+		return obj, false
+	}
+	abs, err := filepath.Abs(lf.Path)
+	if err != nil || abs == obj.ID {
+		return obj, false
+	}
+	obj.ID = abs
+	return obj, true
 }
 
 func (s *storeSink) BeginInput(in source.Input) error {
