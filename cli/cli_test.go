@@ -653,9 +653,13 @@ func TestTruncatedGzip(t *testing.T) {
 			}
 		})
 	}
-	// top and ad-hoc query answer over the records read before the damage,
-	// and exit 1 saying so.
+	// top, ad-hoc query, hunt and egress answer over the records read
+	// before the damage, and exit 1 saying so.
 	n := whole + truth.Stats.Records
+	iocs := filepath.Join(dir, "iocs.txt")
+	if err := os.WriteFile(iocs, []byte(truth.PortScan.Scanner.String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -663,6 +667,8 @@ func TestTruncatedGzip(t *testing.T) {
 	}{
 		{"top", []string{"top", "version", "--by", "flows", "-o", "csv", cut, path}, fmt.Sprintf("version,flows,packets,bytes\n2,%d,", n)},
 		{"query", []string{"query", "SELECT count(*) AS n FROM flows", "-o", "csv", cut, path}, fmt.Sprintf("n\n%d\n", n)},
+		{"hunt", []string{"hunt", "--ioc", iocs, "-o", "csv", cut, path}, "ioc_ip,direction,flows,accepted,rejected,packets,bytes,first_seen,last_seen,internal_hosts,hosts,ioc,ioc_list,ioc_comment\n" + truth.PortScan.Scanner.String() + ",inbound,"},
+		{"egress", []string{"egress", "--from", "internal", "-o", "csv", cut, path}, "dst_ip,dst_port,protocol,flows,"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errs, code := flowlens(t, tc.args...)

@@ -269,7 +269,7 @@ func auditSources(ctx context.Context, e *env, sf *storeFlags, args []string, ad
 		return nil
 	})
 	_, err := readSources(ctx, e, &sf.sourceFlags, args, sf.want(auditFields()), sink)
-	return err
+	return e.partial(err) // answer over what was read; Main exits 1
 }
 
 // auditStore feeds the database's records, grouped by addresses, ports,

@@ -230,7 +230,7 @@ func huntSources(ctx context.Context, e *env, sf *storeFlags, args []string, h *
 		return nil
 	})
 	_, err := readSources(ctx, e, &sf.sourceFlags, args, sf.want(huntFields()), sink)
-	return err
+	return e.partial(err) // answer over what was read; Main exits 1
 }
 
 func batchInt(b *flowlog.Batch, id, i int) int64 {

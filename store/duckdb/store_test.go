@@ -137,7 +137,9 @@ func roundTripLines() (v2 []string, all []string) {
 			case f.Type == schema.String:
 				toks[id] = fmt.Sprintf("%s-%d", f.Token, row)
 			case f.Type == schema.Int32:
-				toks[id] = fmt.Sprint(2147483647 - id*1000 - row)
+				// Near the field's largest value (the type's, or 65535
+				// for ports, 255 for protocol), distinct per field.
+				toks[id] = fmt.Sprint(f.Max - int64(id*1000+row)%(f.Max/2))
 			case f.Type == schema.Int64:
 				toks[id] = fmt.Sprint(int64(1)<<40 + int64(id*10+row))
 			case f.Type == schema.Time:
